@@ -1,0 +1,40 @@
+/*
+ * cmd_stub.c - commands that are declared but not built yet. Each answers
+ * --help and otherwise fails with a clear message and exit code 1.
+ * Move a command out of this file when it gets its own cmd_<name>.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "cmds.h"
+#include "../util/opt.h"
+
+static int stub(int argc, char **argv, const char *usage, const char *desc)
+{
+	static const struct fy_opt opts[] = { { 0 } };
+	char **pos = NULL;
+	int r = fy_opt_parse(argc, argv, opts, usage, desc, &pos, NULL);
+	free(pos);
+	if (r == FY_OPT_HELP)
+		return FY_EXIT_OK;
+	if (r)
+		return FY_EXIT_USAGE;
+	fprintf(stderr, "error: 'ferry %s' is not available in this build yet\n", argv[0]);
+	return FY_EXIT_ERROR;
+}
+
+#define STUB(fn, usage, desc) \
+	int fn(int argc, char **argv) { return stub(argc, argv, usage, desc); }
+
+STUB(cmd_up, "ferry up [--data DIR] [--listen HOST:PORT] [--kubeconfig FILE] [--demo]",
+     "Start the embedded cluster, the controller and the API server in one process.")
+STUB(cmd_controller, "ferry controller [--kubeconfig FILE]", "Run the application controller.")
+STUB(cmd_server, "ferry server [--kubeconfig FILE] [--listen HOST:PORT]", "Run the ferry API server.")
+STUB(cmd_render, "ferry render DIR | --repo URL --revision REV --path PATH", "Render manifests.")
+STUB(cmd_login, "ferry login SERVER [--username USER] [--password PASS]", "Log in to a ferry API server.")
+STUB(cmd_logout, "ferry logout [SERVER]", "Log out.")
+STUB(cmd_app, "ferry app COMMAND", "Manage applications.")
+STUB(cmd_appset, "ferry appset COMMAND", "Manage application sets.")
+STUB(cmd_cluster, "ferry cluster COMMAND", "Manage clusters.")
+STUB(cmd_repo, "ferry repo COMMAND", "Manage repositories.")
+STUB(cmd_proj, "ferry proj COMMAND", "Manage projects.")
+STUB(cmd_kube, "ferry kube [--data DIR] [--listen HOST:PORT]", "Run the embedded Kubernetes-compatible API server.")
