@@ -17,11 +17,22 @@ struct fy_smp_field {
 	const char *merge_key;     /* patchMergeKey, "" if none */
 	const char *list_type;     /* "map", "set", "atomic" or "" */
 	const char *list_map_keys; /* comma-separated SSA keys, "" if none */
+	const char *go_field;      /* Go type and JSON field, e.g. "PodSpec.containers" */
 };
 
 /* NULL if the path has no entry. group "" is core. */
 const struct fy_smp_field *fy_smpkeys_lookup(const char *group, const char *kind, const char *path);
 /* 1 if kind is one of the built-in kinds that the table covers. */
 int fy_smpkeys_known_kind(const char *group, const char *kind);
+
+/*
+ * Kind-independent lookup, for lists nested anywhere (e.g. a pod template
+ * embedded in a custom resource): the first entry of any kind whose path
+ * equals path or ends with "." + path, e.g. "containers[].env" or
+ * "spec.template.spec.volumes". NULL if none.
+ */
+const struct fy_smp_field *fy_smpkeys_lookup_any(const char *path);
+/* Lookup by Go type and JSON field, e.g. "Container.ports". NULL if none. */
+const struct fy_smp_field *fy_smpkeys_lookup_gofield(const char *go_field);
 
 #endif
