@@ -34,9 +34,10 @@ struct fy_yaml_limits {
 	int max_depth;       /* nesting of maps/lists */
 	size_t max_nodes;    /* nodes after alias expansion */
 	size_t max_aliases;  /* alias references */
+	int dup_keys_error;  /* nonzero: a repeated mapping key is an error */
 };
 
-/* 64 MiB, depth 100, 4M nodes, 10000 aliases */
+/* 64 MiB, depth 100, 4M (4 << 20) nodes, 10000 aliases, duplicate keys allowed */
 extern const struct fy_yaml_limits FY_YAML_LIMITS_DEFAULT;
 
 /*
@@ -50,6 +51,13 @@ json_t *fy_yaml_load_all(const char *buf, size_t len, const char *filename,
 /* Load a stream that must hold exactly one document (an empty stream gives JSON null). */
 json_t *fy_yaml_load(const char *buf, size_t len, const char *filename,
 		     const struct fy_yaml_limits *lim, struct fy_err *err);
+
+/*
+ * Read a whole file (at most lim->max_bytes) and load every document: a
+ * JSON array (new ref), or NULL with err set ("path: ..." or
+ * "path:line:col: ...").
+ */
+json_t *fy_yaml_load_file(const char *path, const struct fy_yaml_limits *lim, struct fy_err *err);
 
 /* Append the kubectl-style YAML of one document to out. */
 int fy_yaml_dump(const json_t *doc, struct fy_buf *out);
