@@ -89,12 +89,32 @@ json_t *fy_reg_update(struct fy_reg *reg, const struct fy_kind *k, const char *n
 json_t *fy_reg_delete(struct fy_reg *reg, const struct fy_kind *k, const char *ns, const char *name,
 		      const struct fy_reg_opts *o, struct fy_err *err);
 
+/*
+ * LIST without parsing: *items is a malloc'd array of malloc'd compact JSON
+ * texts (sorted by namespace/name), *rv the list resourceVersion.
+ */
+int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns, const char *label_sel,
+		    const char *field_sel, char ***items, size_t *n, uint64_t *rv, struct fy_err *err);
+
+/* additionalPrinterColumns of a CRD kind (new ref), NULL if none. */
+json_t *fy_reg_crd_columns(struct fy_reg *reg, const struct fy_kind *k);
+
+/*
+ * managedFields maintenance, called on every create/update with
+ * o->field_manager set: old is NULL on create, obj is modified in place.
+ * Installed by the server-side-apply module (kube/ssa.c) at start-up.
+ */
+extern int (*fy_reg_managed_fields_hook)(const json_t *old, json_t *obj, const char *manager,
+					 const char *subresource, struct fy_err *err);
+
 /* Current (latest committed) resourceVersion. */
 uint64_t fy_reg_rv(struct fy_reg *reg);
 
 /*
  * Watch. k NULL watches every kind (for in-process controllers). from_rv 0
- * means "from now". Events are {"type":"ADDED|MODIFIED|DELETED|BOOKMARK",
+ * means "current state, then changes" (synthetic ADDED events for every
+ * existing object first, as kube-apiserver does for resourceVersion "" or
+ * "0"); pass fy_reg_rv(reg) to get only changes from now. Events are {"type":"ADDED|MODIFIED|DELETED|BOOKMARK",
  * "object":{...}}. A from_rv older than the retained window fails with
  * FY_EGONE (410).
  */
@@ -104,6 +124,20 @@ struct fy_watch *fy_reg_watch(struct fy_reg *reg, const struct fy_kind *k, const
 			      struct fy_err *err);
 /* 1: *event set (new ref), 0: timeout, <0: watch closed (server stopping). */
 int fy_watch_next(struct fy_watch *w, int timeout_ms, json_t **event);
+/* Same, without JSON parsing: *type is static, *json malloc'd object text. */
+int fy_watch_next_raw(struct fy_watch *w, int timeout_ms, const char **type, char **json);
 void fy_watch_free(struct fy_watch *w);
+
+/* Wake every waiting watcher and make fy_watch_next return <0 (shutdown). */
+void fy_reg_shutdown(struct fy_reg *reg);
+
+/* Statistics for benchmarks and /metrics. */
+struct fy_reg_stats {
+	size_t objects;
+	uint64_t writes;
+	uint64_t commits; /* SQLite transactions (group commit batches) */
+	size_t watchers;
+};
+void fy_reg_stats(struct fy_reg *reg, struct fy_reg_stats *st);
 
 #endif

@@ -48,6 +48,7 @@ void fy_err_clear(struct fy_err *err)
 	if (err) {
 		err->code = 0;
 		err->msg[0] = 0;
+		err->field[0] = 0;
 	}
 }
 

@@ -37,6 +37,9 @@ enum fy_errcode {
 struct fy_err {
 	int code;
 	char msg[512];
+	/* optional: the field an FY_EINVALID error is about ("metadata.name"),
+	 * used to build Kubernetes Status details.causes; "" if none */
+	char field[128];
 };
 
 #define FY_ERR_INIT { 0, { 0 } }
