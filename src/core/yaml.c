@@ -45,10 +45,8 @@ enum rkind {
 	R_BOOL,
 	R_INT,    /* fits int64 */
 	R_UINT,   /* fits uint64 only */
-	R_BIGINT, /* valid integer beyond 64 bits (value approximated in f) */
 	R_FLOAT,
 	R_TIMESTAMP,
-	R_MERGE,
 };
 
 struct rval {
@@ -77,16 +75,23 @@ static int digit_val(char c)
 	return 99;
 }
 
-/* base prefix as Go's base-0 parsing reads it; returns the base and skips */
-static int base_prefix(const char **sp, const char *end)
+/*
+ * Base prefix as Go's base-0 parsing reads it; skips it. A leading "0"
+ * alone means octal and stays a digit; an explicit 0x/0o/0b prefix sets
+ * *explicit (at least one digit must follow).
+ */
+static int base_prefix(const char **sp, const char *end, int *explicit)
 {
 	const char *s = *sp;
+	*explicit = 0;
 	if (end - s >= 2 && s[0] == '0') {
 		char c = s[1] | 0x20;
-		if (c == 'x') { *sp = s + 2; return 16; }
-		if (c == 'o') { *sp = s + 2; return 8; }
-		if (c == 'b') { *sp = s + 2; return 2; }
-		*sp = s + 1; /* leading 0: octal, the 0 itself is a digit */
+		int base = c == 'x' ? 16 : c == 'o' ? 8 : c == 'b' ? 2 : 0;
+		if (base) {
+			*explicit = 1;
+			*sp = s + 2;
+			return base;
+		}
 		return 8;
 	}
 	return 10;
@@ -96,15 +101,12 @@ static int base_prefix(const char **sp, const char *end)
 static int go_parse_uint(const char *s, size_t n, unsigned long long *out)
 {
 	const char *end = s + n;
+	int explicit;
 	if (n == 0)
 		return P_SYNTAX;
-	int base = base_prefix(&s, end);
-	if (s == end && base != 8)
+	int base = base_prefix(&s, end, &explicit);
+	if (s == end)
 		return P_SYNTAX;
-	if (s == end) { /* "0" */
-		*out = 0;
-		return P_OK;
-	}
 	unsigned long long v = 0;
 	for (; s < end; s++) {
 		int d = digit_val(*s);
@@ -137,31 +139,6 @@ static int go_parse_int(const char *s, size_t n, long long *out)
 		return P_RANGE;
 	*out = neg ? (long long)(0 - u) : (long long)u;
 	return P_OK;
-}
-
-/* big.Int SetString(s, 0): any-size integer; approximate value in *f */
-static int go_big_int(const char *s, size_t n, double *f)
-{
-	const char *end = s + n;
-	int neg = 0;
-	if (s < end && (*s == '+' || *s == '-')) {
-		neg = *s == '-';
-		s++;
-	}
-	if (s == end)
-		return 0;
-	int base = base_prefix(&s, end);
-	if (s == end)
-		return base == 8;
-	double v = 0;
-	for (; s < end; s++) {
-		int d = digit_val(*s);
-		if (d >= base)
-			return 0;
-		v = v * base + d;
-	}
-	*f = neg ? -v : v;
-	return 1;
 }
 
 /* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
@@ -344,7 +321,6 @@ static const struct word words[] = {
 	{ ".inf", R_FLOAT, 1 }, { ".Inf", R_FLOAT, 1 }, { ".INF", R_FLOAT, 1 },
 	{ "+.inf", R_FLOAT, 1 }, { "+.Inf", R_FLOAT, 1 }, { "+.INF", R_FLOAT, 1 },
 	{ "-.inf", R_FLOAT, -1 }, { "-.Inf", R_FLOAT, -1 }, { "-.INF", R_FLOAT, -1 },
-	{ "<<", R_MERGE, 0 },
 };
 
 /*
@@ -369,8 +345,6 @@ static enum rkind resolve(const char *s, size_t n, int want_ts, struct rval *rv)
 		hint = 'M';
 	else if (c == '.')
 		hint = '.';
-	else if (c == '<')
-		hint = '<';
 	if (!hint)
 		return R_STR;
 	if (n <= 6) {
@@ -404,19 +378,18 @@ static enum rkind resolve(const char *s, size_t n, int want_ts, struct rval *rv)
 		if (s[k] != '_')
 			p[m++] = s[k];
 	p[m] = 0;
-	int urc;
 	if (go_parse_int(p, m, &rv->i) == P_OK) {
 		rv->kind = R_INT;
-	} else if ((urc = go_parse_uint(p, m, &rv->u)) == P_OK) {
+	} else if (go_parse_uint(p, m, &rv->u) == P_OK) {
 		rv->kind = R_UINT;
 		rv->f = (double)rv->u;
 	} else if (yaml_style_float(p, m) && !parse_float(p, m, &rv->f)) {
 		rv->kind = R_FLOAT;
-	} else if (m > 2 && p[0] == '0' && p[1] == 'b') {
-		/* ParseInt(base 0) already took 0b; nothing new here */
-	} else if (urc == P_RANGE && go_big_int(p, m, &rv->f)) {
-		rv->kind = R_BIGINT;
 	}
+	/*
+	 * Newer go-yaml forks also resolve integers beyond 64 bits (big.Int);
+	 * the one in kubectl 1.32 keeps them as strings, and so do we.
+	 */
 	free(heap);
 	return rv->kind;
 }
@@ -664,10 +637,9 @@ static const char *kind_tag(enum rkind k)
 	switch (k) {
 	case R_NULL: return "!!null";
 	case R_BOOL: return "!!bool";
-	case R_INT: case R_UINT: case R_BIGINT: return "!!int";
+	case R_INT: case R_UINT: return "!!int";
 	case R_FLOAT: return "!!float";
 	case R_TIMESTAMP: return "!!timestamp";
-	case R_MERGE: return "!!merge";
 	default: return "!!str";
 	}
 }
@@ -708,11 +680,9 @@ static int scalar_kind(struct loader *L, const yaml_event_t *ev, struct rval *rv
 	else
 		return 0; /* !!str, !!binary (kept as text), others */
 	enum rkind got = resolve(s, n, want == R_TIMESTAMP, rv);
-	if (got == R_MERGE)
-		got = R_STR;
-	if (want == R_INT && (got == R_UINT || got == R_BIGINT))
+	if (want == R_INT && got == R_UINT)
 		got = R_INT;
-	if (want == R_FLOAT && (got == R_INT || got == R_UINT || got == R_BIGINT)) {
+	if (want == R_FLOAT && (got == R_INT || got == R_UINT)) {
 		if (rv->kind == R_INT)
 			rv->f = (double)rv->i;
 		rv->kind = R_FLOAT;
@@ -726,10 +696,24 @@ static int scalar_kind(struct loader *L, const yaml_event_t *ev, struct rval *rv
 	return 0;
 }
 
+/*
+ * A float as Kubernetes ends up holding it: encoding/json prints it
+ * ('f' shortest below 1e21) and the unstructured decoder makes an int64 of
+ * any integer text that fits, else a float64.
+ */
 static json_t *number_json(double d)
 {
-	if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
-		return json_integer((json_int_t)d);
+	if (d == floor(d) && fabs(d) < 1e21) {
+		char digs[32], txt[64];
+		int dp;
+		long long i;
+		if (d == 0)
+			return json_integer(0);
+		int nd = shortest_digits(d, 0, digs, &dp);
+		fmt_f(txt, d < 0, digs, nd, dp);
+		if (go_parse_int(txt, strlen(txt), &i) == P_OK)
+			return json_integer(i);
+	}
 	return json_real(d);
 }
 
@@ -750,7 +734,6 @@ static int scalar_json(struct loader *L, const yaml_event_t *ev, const struct rv
 		*out = json_integer(rv->i);
 		return 0;
 	case R_UINT:
-	case R_BIGINT:
 	case R_FLOAT:
 		if (!isfinite(rv->f))
 			return lerr(L, FY_EBADREQUEST, &ev->start_mark,
@@ -808,7 +791,6 @@ static int key_from_scalar(struct loader *L, const yaml_event_t *ev, const struc
 	switch (rv->kind) {
 	case R_STR:
 	case R_TIMESTAMP:
-	case R_MERGE:
 		*key = fy_xstrndup(s, n);
 		*keylen = n;
 		return 0;
@@ -923,7 +905,8 @@ static int on_scalar(struct loader *L, const yaml_event_t *ev)
 	if (awaiting_key(L)) {
 		char *key = NULL;
 		size_t keylen = 0;
-		if (rv.kind == R_MERGE && !ev->data.scalar.tag) {
+		if (!ev->data.scalar.tag && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    ev->data.scalar.length == 2 && !memcmp(ev->data.scalar.value, "<<", 2)) {
 			struct frame *f = &L->st[L->nst - 1];
 			set_key(L, fy_xstrdup("<<"), 2, &ev->start_mark);
 			f->merge = 1;
@@ -938,8 +921,6 @@ static int on_scalar(struct loader *L, const yaml_event_t *ev)
 				   json_stringn(key, keylen), 1, 0);
 		return 0;
 	}
-	if (rv.kind == R_MERGE)
-		rv.kind = R_STR;
 	rc = scalar_json(L, ev, &rv, &v);
 	if (rc)
 		return rc;
@@ -1255,6 +1236,35 @@ static int okey_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+static void buf_truncate(struct fy_buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->buf[len] = 0;
+	}
+}
+
+/*
+ * go-yaml's order is not transitive for some mixes of digits and other
+ * characters ("16" < "1e+20" < "3.1" < "16"), so the algorithm matters:
+ * Go's sort.Sort insertion-sorts up to 12 elements, which we mirror; larger
+ * maps use qsort, which agrees whenever the keys are consistently ordered.
+ */
+static void sort_keys(struct okey *keys, size_t n)
+{
+	if (n > 12) {
+		qsort(keys, n, sizeof(*keys), okey_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		for (size_t j = i; j > 0 && key_less(keys[j].k, keys[j].n, keys[j - 1].k, keys[j - 1].n); j--) {
+			struct okey t = keys[j];
+			keys[j] = keys[j - 1];
+			keys[j - 1] = t;
+		}
+	}
+}
+
 struct writer {
 	yaml_emitter_t em;
 	struct fy_buf *out;
@@ -1331,7 +1341,7 @@ static int emit_node(struct writer *w, const json_t *v, int depth)
 			keys[i].v = val;
 			i++;
 		}
-		qsort(keys, n, sizeof(*keys), okey_cmp);
+		sort_keys(keys, n);
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		rc = emit(w, &ev);
 		for (i = 0; !rc && i < n; i++) {
@@ -1381,6 +1391,7 @@ int fy_yaml_dump(const json_t *doc, struct fy_buf *out)
 
 	memset(&w, 0, sizeof(w));
 	w.out = out;
+	size_t start = out->len;
 	if (!yaml_emitter_initialize(&w.em))
 		return FY_EGENERIC;
 	yaml_emitter_set_output(&w.em, write_handler, &w);
@@ -1407,6 +1418,16 @@ int fy_yaml_dump(const json_t *doc, struct fy_buf *out)
 	if (!rc && !yaml_emitter_flush(&w.em))
 		rc = w.rc ? w.rc : FY_EGENERIC;
 	yaml_emitter_delete(&w.em);
+	/*
+	 * libyaml ends an "open" document (after a "|+" block) with a "..."
+	 * line; go-yaml does not. Content never has "..." at column 0.
+	 */
+	if (!rc && out->len - start >= 5 && !memcmp(out->buf + out->len - 5, "\n...\n", 5)) {
+		out->len -= 4;
+		out->buf[out->len] = 0;
+	}
+	if (rc)
+		buf_truncate(out, start);
 	return rc;
 }
 
