@@ -1,0 +1,5 @@
+local util = import 'util.libsonnet';
+[
+  util.cm('j-' + std.extVar('env')),
+  util.cm(std.extVar('app')),
+]

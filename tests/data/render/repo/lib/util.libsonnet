@@ -1,0 +1,3 @@
+{
+  cm(name):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: name } },
+}
