@@ -42,7 +42,7 @@ struct fy_err {
 	char field[128];
 };
 
-#define FY_ERR_INIT { 0, { 0 } }
+#define FY_ERR_INIT { 0, { 0 }, { 0 } }
 
 #if defined(__GNUC__)
 #define FY_PRINTF(a, b) __attribute__((format(printf, a, b)))
