@@ -1,0 +1,436 @@
+/* unit tests for src/sim (pure helpers, then the controllers on a real registry) */
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "test.h"
+#include "sim/sim.h"
+
+static json_t *J(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, 0, &e);
+	if (!j)
+		fy_test_fail(__FILE__, __LINE__, "bad test json: %s: %s", e.text, s);
+	return j;
+}
+
+static const char *cond_field(const json_t *st, const char *type, const char *field)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "conditions"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "type")), type))
+			return json_string_value(json_object_get(c, field));
+	return NULL;
+}
+
+void test_sim_pure__fate(void)
+{
+	FY_ASSERT_INT(fy_sim_image_fate("nginx:1.27"), FY_SIM_OK);
+	FY_ASSERT_INT(fy_sim_image_fate("nginx:crashloop"), FY_SIM_CRASHLOOP);
+	FY_ASSERT_INT(fy_sim_image_fate("registry.local/CrashLoop-app:1"), FY_SIM_CRASHLOOP);
+	FY_ASSERT_INT(fy_sim_image_fate("nginx:pullerror"), FY_SIM_PULLERROR);
+	FY_ASSERT_INT(fy_sim_image_fate("busybox:fail"), FY_SIM_FAIL);
+	FY_ASSERT_INT(fy_sim_image_fate(NULL), FY_SIM_OK);
+	FY_ASSERT(fy_sim_image_slow("app:slow-start"));
+	FY_ASSERT(!fy_sim_image_slow("app:1"));
+}
+
+void test_sim_pure__duration(void)
+{
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("250"), 250);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("250ms"), 250);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("3s"), 3000);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("2m"), 120000);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("1h"), 3600000);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("25h"), -1);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("-1s"), -1);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("3x"), -1);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms(""), -1);
+	FY_ASSERT_INT(fy_sim_parse_duration_ms("99999999999999999999"), -1);
+
+	json_t *p = J("{\"metadata\":{\"annotations\":{\"sim.ferry.dev/startup-delay\":\"2s\"}},"
+		      "\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]}}");
+	FY_ASSERT_INT(fy_sim_pod_delay_ms(p, 200), 2000);
+	json_decref(p);
+	p = J("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:slow\"}]}}");
+	FY_ASSERT_INT(fy_sim_pod_delay_ms(p, 200), 10000);
+	json_decref(p);
+	p = J("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]}}");
+	FY_ASSERT_INT(fy_sim_pod_delay_ms(p, 200), 200);
+	json_decref(p);
+}
+
+void test_sim_pure__template_hash(void)
+{
+	json_t *a = J("{\"metadata\":{\"labels\":{\"app\":\"web\",\"tier\":\"fe\"}},"
+		      "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1\"}]}}");
+	json_t *b = J("{\"spec\":{\"containers\":[{\"image\":\"nginx:1\",\"name\":\"web\"}]},"
+		      "\"metadata\":{\"labels\":{\"tier\":\"fe\",\"app\":\"web\"}}}");
+	json_t *c = J("{\"metadata\":{\"labels\":{\"app\":\"web\",\"tier\":\"fe\"}},"
+		      "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:2\"}]}}");
+	char *ha = fy_sim_template_hash(a), *hb = fy_sim_template_hash(b), *hc = fy_sim_template_hash(c);
+
+	FY_ASSERT_STR(ha, hb);
+	FY_ASSERT(strcmp(ha, hc));
+	FY_ASSERT(strlen(ha) >= 1 && strlen(ha) <= 10);
+	for (const char *p = ha; *p; p++)
+		FY_ASSERT(strchr("bcdfghjklmnpqrstvwxz2456789", *p));
+	free(ha);
+	free(hb);
+	free(hc);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+
+	char *e = fy_sim_safe_encode(4294967295u);
+	FY_ASSERT_INT(strlen(e), 10);
+	free(e);
+	e = fy_sim_safe_encode(0);
+	FY_ASSERT_STR(e, "z"); /* '0' is 48, 48 % 27 = 21 */
+	free(e);
+}
+
+void test_sim_pure__time(void)
+{
+	char ts[32];
+	fy_sim_timestamp(0, ts);
+	FY_ASSERT_STR(ts, "1970-01-01T00:00:00Z");
+	FY_ASSERT_INT(fy_sim_parse_time("2018-07-18T04:48:48Z"), 1531889328);
+	FY_ASSERT_INT(fy_sim_parse_time("2018-07-18T04:48:48.123Z"), 1531889328);
+	FY_ASSERT_INT(fy_sim_parse_time("garbage"), -1);
+	FY_ASSERT_INT(fy_sim_parse_time(NULL), -1);
+
+	json_t *v = J("[\"25%\", 3, \"x%\", \"150%\"]");
+	FY_ASSERT_INT(fy_sim_int_or_percent(json_array_get(v, 0), 10, 1, 0), 3);
+	FY_ASSERT_INT(fy_sim_int_or_percent(json_array_get(v, 0), 10, 0, 0), 2);
+	FY_ASSERT_INT(fy_sim_int_or_percent(json_array_get(v, 1), 10, 0, 0), 3);
+	FY_ASSERT_INT(fy_sim_int_or_percent(json_array_get(v, 2), 10, 0, 7), 7);
+	FY_ASSERT_INT(fy_sim_int_or_percent(json_array_get(v, 3), 10, 0, 7), 7);
+	FY_ASSERT_INT(fy_sim_int_or_percent(NULL, 10, 0, 7), 7);
+	json_decref(v);
+}
+
+static json_t *mkpod(const char *image, const char *restart)
+{
+	json_t *p = J("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns\",\"uid\":\"u1\"},"
+		      "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"\"}]}}");
+	json_object_set_new(json_array_get(json_object_get(json_object_get(p, "spec"), "containers"), 0), "image",
+			    json_string(image));
+	if (restart)
+		json_object_set_new(json_object_get(p, "spec"), "restartPolicy", json_string(restart));
+	return p;
+}
+
+static json_t *pod_at(json_t *pod, int stage, int restarts)
+{
+	struct fy_sim_podenv env = { stage, restarts, "10.244.0.7", 1700000000 };
+	json_t *st = fy_sim_pod_status(pod, &env);
+	json_object_set_new(pod, "status", st);
+	return st;
+}
+
+static const char *cs0(const json_t *st, const char *path)
+{
+	return fy_sim_gets(json_array_get(json_object_get(st, "containerStatuses"), 0), path);
+}
+
+void test_sim_pure__pod_ok(void)
+{
+	json_t *p = mkpod("nginx:1.27", NULL);
+	json_t *st = pod_at(p, 0, 0);
+
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Pending");
+	FY_ASSERT_STR(cs0(st, "state.waiting.reason"), "ContainerCreating");
+	FY_ASSERT_STR(cond_field(st, "Ready", "status"), "False");
+	FY_ASSERT_STR(cond_field(st, "Ready", "message"), "containers with unready status: [main]");
+	FY_ASSERT_STR(cond_field(st, "PodScheduled", "status"), "True");
+	FY_ASSERT(!fy_sim_pod_ready(p));
+
+	st = pod_at(p, 1, 0);
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Running");
+	FY_ASSERT_STR(fy_sim_gets(st, "podIP"), "10.244.0.7");
+	FY_ASSERT_STR(fy_sim_gets(st, "hostIP"), FY_SIM_NODE_IP);
+	FY_ASSERT(fy_sim_gets(st, "startTime"));
+	FY_ASSERT(cs0(st, "state.running.startedAt"));
+	FY_ASSERT(json_is_true(json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0), "ready")));
+	FY_ASSERT_STR(cond_field(st, "Ready", "status"), "True");
+	FY_ASSERT_STR(cond_field(st, "ContainersReady", "status"), "True");
+	FY_ASSERT_STR(cond_field(st, "Initialized", "status"), "True");
+	FY_ASSERT(fy_sim_pod_ready(p));
+
+	/* recomputing the same stage is stable (no write loops) */
+	json_t *again;
+	{
+		struct fy_sim_podenv env = { 1, 0, "10.244.0.9", 1700000100 };
+		again = fy_sim_pod_status(p, &env);
+	}
+	FY_ASSERT(json_equal(again, st));
+	json_decref(again);
+	/* an Always pod stays Running at stage 2 */
+	st = pod_at(p, 2, 0);
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Running");
+	json_decref(p);
+}
+
+void test_sim_pure__pod_crashloop(void)
+{
+	json_t *p = mkpod("app:crashloop", NULL);
+	json_t *st = pod_at(p, 1, 1);
+
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Running");
+	FY_ASSERT_STR(cs0(st, "state.waiting.reason"), "CrashLoopBackOff");
+	FY_ASSERT(strstr(cs0(st, "state.waiting.message"), "back-off 10s restarting failed container=main pod=p_ns(u1)"));
+	FY_ASSERT_INT(fy_sim_geti(json_array_get(json_object_get(st, "containerStatuses"), 0), "lastState.terminated.exitCode", -1), 1);
+	FY_ASSERT_STR(cond_field(st, "Ready", "status"), "False");
+	FY_ASSERT(!fy_sim_pod_ready(p));
+	st = pod_at(p, 1, 4);
+	FY_ASSERT_INT(fy_sim_geti(json_array_get(json_object_get(st, "containerStatuses"), 0), "restartCount", -1), 4);
+	FY_ASSERT(strstr(cs0(st, "state.waiting.message"), "back-off 1m20s"));
+	json_decref(p);
+}
+
+void test_sim_pure__pod_pullerror(void)
+{
+	json_t *p = mkpod("registry.example/app:pullerror", NULL);
+	json_t *st = pod_at(p, 1, 0);
+
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Pending");
+	FY_ASSERT_STR(cs0(st, "state.waiting.reason"), "ImagePullBackOff");
+	FY_ASSERT_STR(cs0(st, "state.waiting.message"), "Back-off pulling image \"registry.example/app:pullerror\"");
+	json_decref(p);
+}
+
+void test_sim_pure__pod_job(void)
+{
+	json_t *p = mkpod("busybox", "Never");
+	json_t *st = pod_at(p, 1, 0);
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Running");
+	st = pod_at(p, 2, 0);
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Succeeded");
+	FY_ASSERT_STR(cs0(st, "state.terminated.reason"), "Completed");
+	FY_ASSERT_STR(cond_field(st, "Ready", "reason"), "PodCompleted");
+	FY_ASSERT(fy_sim_pod_terminal(p));
+	json_decref(p);
+
+	p = mkpod("busybox:fail", "OnFailure");
+	pod_at(p, 1, 0);
+	st = pod_at(p, 2, 0);
+	FY_ASSERT_STR(fy_sim_gets(st, "phase"), "Failed");
+	FY_ASSERT_INT(fy_sim_geti(json_array_get(json_object_get(st, "containerStatuses"), 0), "state.terminated.exitCode", -1), 1);
+	json_decref(p);
+
+	/* fate override by annotation */
+	p = mkpod("busybox", NULL);
+	json_object_set_new(json_object_get(p, "metadata"), "annotations", J("{\"sim.ferry.dev/fate\":\"pullerror\"}"));
+	st = pod_at(p, 1, 0);
+	FY_ASSERT_STR(cs0(st, "state.waiting.reason"), "ImagePullBackOff");
+	json_decref(p);
+}
+
+static json_t *mkrs(const char *name, long spec, long repl, long avail)
+{
+	json_t *rs = J("{\"metadata\":{},\"spec\":{},\"status\":{}}");
+	json_object_set_new(json_object_get(rs, "metadata"), "name", json_string(name));
+	json_object_set_new(json_object_get(rs, "spec"), "replicas", json_integer(spec));
+	json_object_set_new(json_object_get(rs, "status"), "replicas", json_integer(repl));
+	if (avail) {
+		json_object_set_new(json_object_get(rs, "status"), "readyReplicas", json_integer(avail));
+		json_object_set_new(json_object_get(rs, "status"), "availableReplicas", json_integer(avail));
+	}
+	return rs;
+}
+
+void test_sim_pure__deploy_status(void)
+{
+	json_t *d = J("{\"metadata\":{\"name\":\"web\",\"generation\":4},\"spec\":{\"replicas\":1,"
+		      "\"progressDeadlineSeconds\":600}}");
+	json_t *rs[2];
+	long recheck;
+	json_t *st;
+
+	/* just created new RS, nothing running */
+	rs[0] = mkrs("web-abc", 1, 0, 0);
+	st = fy_sim_deploy_status(d, rs, 1, rs[0], FY_SIM_RS_CREATED, 1000, &recheck);
+	FY_ASSERT_INT(fy_sim_geti(st, "observedGeneration", 0), 4);
+	FY_ASSERT(!json_object_get(st, "replicas"));
+	FY_ASSERT_INT(fy_sim_geti(st, "unavailableReplicas", 0), 1);
+	FY_ASSERT_STR(cond_field(st, "Available", "status"), "False");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "NewReplicaSetCreated");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "message"), "Created new replica set \"web-abc\"");
+	FY_ASSERT_INT(recheck, 600);
+	json_object_set_new(d, "status", st);
+	json_decref(rs[0]);
+
+	/* rollout: old RS available, new one not yet */
+	rs[0] = mkrs("web-new", 1, 1, 0);
+	rs[1] = mkrs("web-old", 1, 1, 1);
+	st = fy_sim_deploy_status(d, rs, 2, rs[0], FY_SIM_RS_NONE, 1010, &recheck);
+	FY_ASSERT_INT(fy_sim_geti(st, "replicas", 0), 2);
+	FY_ASSERT_INT(fy_sim_geti(st, "updatedReplicas", 0), 1);
+	FY_ASSERT_INT(fy_sim_geti(st, "availableReplicas", 0), 1);
+	FY_ASSERT_INT(fy_sim_geti(st, "unavailableReplicas", 0), 1);
+	FY_ASSERT_STR(cond_field(st, "Available", "status"), "True");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "ReplicaSetUpdated");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "message"), "ReplicaSet \"web-new\" is progressing.");
+	json_object_set_new(d, "status", st);
+
+	/* no progress, deadline not reached: unchanged, recheck later */
+	st = fy_sim_deploy_status(d, rs, 2, rs[0], FY_SIM_RS_NONE, 1100, &recheck);
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "ReplicaSetUpdated");
+	FY_ASSERT(json_equal(st, json_object_get(d, "status")));
+	FY_ASSERT_INT(recheck, 510);
+	json_decref(st);
+
+	/* deadline passed */
+	st = fy_sim_deploy_status(d, rs, 2, rs[0], FY_SIM_RS_NONE, 1700, &recheck);
+	FY_ASSERT_STR(cond_field(st, "Progressing", "status"), "False");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "ProgressDeadlineExceeded");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "message"), "ReplicaSet \"web-new\" has timed out progressing.");
+	json_object_set_new(d, "status", st);
+	st = fy_sim_deploy_status(d, rs, 2, rs[0], FY_SIM_RS_NONE, 1800, &recheck);
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "ProgressDeadlineExceeded");
+	json_decref(st);
+	json_decref(rs[0]);
+	json_decref(rs[1]);
+
+	/* complete */
+	rs[0] = mkrs("web-new", 1, 1, 1);
+	rs[1] = mkrs("web-old", 0, 0, 0);
+	st = fy_sim_deploy_status(d, rs, 2, rs[0], FY_SIM_RS_NONE, 1900, &recheck);
+	FY_ASSERT_STR(cond_field(st, "Progressing", "status"), "True");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "NewReplicaSetAvailable");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "message"), "ReplicaSet \"web-new\" has successfully progressed.");
+	FY_ASSERT(!json_object_get(st, "unavailableReplicas"));
+	/* conditions order as the controller writes them */
+	FY_ASSERT_STR(fy_sim_gets(json_array_get(json_object_get(st, "conditions"), 0), "type"), "Available");
+	FY_ASSERT_INT(recheck, -1);
+	json_decref(st);
+	json_decref(rs[0]);
+	json_decref(rs[1]);
+
+	/* paused */
+	json_object_set_new(json_object_get(d, "spec"), "paused", json_true());
+	rs[0] = mkrs("web-new", 1, 1, 1);
+	st = fy_sim_deploy_status(d, rs, 1, rs[0], FY_SIM_RS_NONE, 2000, &recheck);
+	FY_ASSERT_STR(cond_field(st, "Progressing", "reason"), "DeploymentPaused");
+	FY_ASSERT_STR(cond_field(st, "Progressing", "status"), "Unknown");
+	json_decref(st);
+	json_decref(rs[0]);
+	json_decref(d);
+}
+
+void test_sim_pure__deploy_plan(void)
+{
+	json_t *d = J("{\"spec\":{\"replicas\":4}}");
+	json_t *nrs = mkrs("n", 4, 4, 1);
+	json_t *old[2] = { mkrs("o1", 2, 2, 2), mkrs("o2", 2, 2, 2) };
+	int nw, ow[2];
+
+	/* maxUnavailable 25% of 4 = 1; new has 1 available: old may keep 4-1-1 = 2 */
+	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(nw, 4);
+	FY_ASSERT_INT(ow[0], 2);
+	FY_ASSERT_INT(ow[1], 0);
+	json_decref(nrs);
+	nrs = mkrs("n", 4, 4, 4);
+	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(ow[0] + ow[1], 0);
+	json_decref(d);
+
+	d = J("{\"spec\":{\"replicas\":2,\"strategy\":{\"type\":\"Recreate\"}}}");
+	json_decref(nrs);
+	nrs = mkrs("n", 0, 0, 0);
+	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(nw, 0);
+	FY_ASSERT_INT(ow[0] + ow[1], 0);
+	json_decref(old[0]);
+	json_decref(old[1]);
+	old[0] = mkrs("o1", 0, 0, 0);
+	fy_sim_deploy_plan(d, nrs, old, 1, &nw, ow);
+	FY_ASSERT_INT(nw, 2);
+	json_decref(old[0]);
+	json_decref(nrs);
+	json_decref(d);
+}
+
+void test_sim_pure__rs_status(void)
+{
+	json_t *rs = J("{\"metadata\":{\"generation\":2},\"spec\":{\"replicas\":3}}");
+	json_t *p[3] = { mkpod("a", NULL), mkpod("a:crashloop", NULL), mkpod("a", NULL) };
+	pod_at(p[0], 1, 0);
+	pod_at(p[1], 1, 1);
+	pod_at(p[2], 0, 0);
+	json_t *st = fy_sim_rs_status(rs, p, 3);
+	FY_ASSERT_INT(fy_sim_geti(st, "replicas", -1), 3);
+	FY_ASSERT_INT(fy_sim_geti(st, "readyReplicas", -1), 1);
+	FY_ASSERT_INT(fy_sim_geti(st, "availableReplicas", -1), 1);
+	FY_ASSERT_INT(fy_sim_geti(st, "observedGeneration", -1), 2);
+	json_decref(st);
+	for (int i = 0; i < 3; i++)
+		json_decref(p[i]);
+	json_decref(rs);
+}
+
+void test_sim_pure__job(void)
+{
+	json_t *job = J("{\"spec\":{\"backoffLimit\":1}}");
+	json_t *p[3];
+	int create;
+	json_t *st = fy_sim_job_status(job, NULL, 0, 1000, &create);
+
+	FY_ASSERT_INT(create, 1);
+	FY_ASSERT(fy_sim_gets(st, "startTime"));
+	FY_ASSERT(!json_object_get(st, "conditions"));
+	json_object_set_new(job, "status", st);
+
+	p[0] = mkpod("busybox", "Never");
+	pod_at(p[0], 1, 0);
+	st = fy_sim_job_status(job, p, 1, 1001, &create);
+	FY_ASSERT_INT(create, 0);
+	FY_ASSERT_INT(fy_sim_geti(st, "active", 0), 1);
+	FY_ASSERT_INT(fy_sim_geti(st, "ready", -1), 1);
+	json_decref(st);
+
+	pod_at(p[0], 2, 0);
+	st = fy_sim_job_status(job, p, 1, 1002, &create);
+	FY_ASSERT_INT(fy_sim_geti(st, "succeeded", 0), 1);
+	FY_ASSERT(!json_object_get(st, "active"));
+	FY_ASSERT_STR(cond_field(st, "Complete", "status"), "True");
+	FY_ASSERT_STR(cond_field(st, "SuccessCriteriaMet", "status"), "True");
+	FY_ASSERT(fy_sim_gets(st, "completionTime"));
+	json_decref(st);
+	json_decref(p[0]);
+
+	/* failing: backoffLimit 1 -> a second pod, then Failed */
+	p[0] = mkpod("busybox:fail", "Never");
+	pod_at(p[0], 2, 0);
+	st = fy_sim_job_status(job, p, 1, 1003, &create);
+	FY_ASSERT_INT(create, 1);
+	FY_ASSERT_INT(fy_sim_geti(st, "failed", 0), 1);
+	json_decref(st);
+	p[1] = mkpod("busybox:fail", "Never");
+	pod_at(p[1], 2, 0);
+	st = fy_sim_job_status(job, p, 2, 1004, &create);
+	FY_ASSERT_INT(create, 0);
+	FY_ASSERT_STR(cond_field(st, "Failed", "reason"), "BackoffLimitExceeded");
+	FY_ASSERT_STR(cond_field(st, "Failed", "message"), "Job has reached the specified backoff limit");
+	FY_ASSERT_INT(fy_sim_geti(st, "failed", 0), 2);
+	json_object_set_new(job, "status", st);
+	/* terminal: status kept as is */
+	p[2] = mkpod("busybox", "Never");
+	st = fy_sim_job_status(job, p, 3, 1005, &create);
+	FY_ASSERT(json_equal(st, json_object_get(job, "status")));
+	FY_ASSERT_INT(create, 0);
+	json_decref(st);
+	for (int i = 0; i < 3; i++)
+		json_decref(p[i]);
+	json_decref(job);
+
+	/* completions 3, parallelism 2 */
+	job = J("{\"spec\":{\"completions\":3,\"parallelism\":2}}");
+	st = fy_sim_job_status(job, NULL, 0, 1000, &create);
+	FY_ASSERT_INT(create, 2);
+	json_decref(st);
+	json_decref(job);
+}
