@@ -999,14 +999,28 @@ static int on_alias(struct loader *L, const yaml_event_t *ev)
 	return add_value(L, json_incref(a->val), a->height, &ev->start_mark);
 }
 
-static int parser_error(struct loader *L, const yaml_parser_t *p)
+static int parser_error(struct loader *L, const yaml_parser_t *p, const char *buf, size_t len)
 {
 	int code = p->error == YAML_MEMORY_ERROR ? FY_EGENERIC : FY_EBADREQUEST;
 	const char *problem = p->problem ? p->problem : "invalid YAML";
+	yaml_mark_t m = p->problem_mark;
+	if (p->error == YAML_READER_ERROR) {
+		/* reader errors only carry a byte offset */
+		size_t off = p->problem_offset < len ? p->problem_offset : len;
+		memset(&m, 0, sizeof(m));
+		for (size_t i = 0; i < off; i++) {
+			if (buf[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
+			}
+		}
+	}
 	if (p->context)
-		return lerr(L, code, &p->problem_mark, "%s %s (line %zu)", problem, p->context,
+		return lerr(L, code, &m, "%s (%s at line %zu)", problem, p->context,
 			    p->context_mark.line + 1);
-	return lerr(L, code, &p->problem_mark, "%s", problem);
+	return lerr(L, code, &m, "%s", problem);
 }
 
 json_t *fy_yaml_load_all(const char *buf, size_t len, const char *filename,
@@ -1034,7 +1048,7 @@ json_t *fy_yaml_load_all(const char *buf, size_t len, const char *filename,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = parser_error(&L, &parser);
+			rc = parser_error(&L, &parser, buf, len);
 			break;
 		}
 		switch (ev.type) {
@@ -1246,23 +1260,14 @@ static void buf_truncate(struct fy_buf *b, size_t len)
 
 /*
  * go-yaml's order is not transitive for some mixes of digits and other
- * characters ("16" < "1e+20" < "3.1" < "16"), so the algorithm matters:
- * Go's sort.Sort insertion-sorts up to 12 elements, which we mirror; larger
- * maps use qsort, which agrees whenever the keys are consistently ordered.
+ * characters ("16" < "1e+20" < "3.1" < "16"). kubectl feeds it Go map
+ * iteration order, which is random, so its own output varies run to run
+ * for such key sets; we are deterministic and agree with kubectl whenever
+ * the keys are consistently ordered (all real Kubernetes keys we know of).
  */
 static void sort_keys(struct okey *keys, size_t n)
 {
-	if (n > 12) {
-		qsort(keys, n, sizeof(*keys), okey_cmp);
-		return;
-	}
-	for (size_t i = 1; i < n; i++) {
-		for (size_t j = i; j > 0 && key_less(keys[j].k, keys[j].n, keys[j - 1].k, keys[j - 1].n); j--) {
-			struct okey t = keys[j];
-			keys[j] = keys[j - 1];
-			keys[j - 1] = t;
-		}
-	}
+	qsort(keys, n, sizeof(*keys), okey_cmp);
 }
 
 struct writer {
