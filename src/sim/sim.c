@@ -537,6 +537,7 @@ static void do_delete(struct fy_sim *s, struct ent *e, const char *propagation)
 	}
 	if (json_object_get(meta(r), "deletionTimestamp") && json_object_get(meta(r), "uid")) {
 		absorb(s, e, r);
+		mark(s, e); /* kept by finalizers: its own dependents come next */
 		return;
 	}
 	json_decref(r);
@@ -629,6 +630,7 @@ static int gc_dependent(struct fy_sim *s, struct ent *e)
 		if (c) {
 			json_t *n = drop_owner_refs(c, s, orph);
 			do_update(s, e, n, &KCM);
+			mark(s, ent_get(s, orph));
 			json_decref(n);
 			json_decref(c);
 		}

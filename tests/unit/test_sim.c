@@ -87,7 +87,7 @@ void test_sim_pure__template_hash(void)
 	FY_ASSERT_INT(strlen(e), 10);
 	free(e);
 	e = fy_sim_safe_encode(0);
-	FY_ASSERT_STR(e, "z"); /* '0' is 48, 48 % 27 = 21 */
+	FY_ASSERT_STR(e, "4"); /* the digit 0 is 48, 48 % 27 = 21 */
 	free(e);
 }
 
@@ -433,4 +433,390 @@ void test_sim_pure__job(void)
 	FY_ASSERT_INT(create, 2);
 	json_decref(st);
 	json_decref(job);
+}
+
+/* ---- integration: the controllers on a real registry ---- */
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <time.h>
+#include "apiserver/registry.h"
+
+struct env {
+	char dir[64];
+	struct fy_reg *reg;
+	struct fy_sim *sim;
+};
+
+static void env_up(struct env *e, int workloads)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_sim_opts o = { workloads, 20 };
+
+	strcpy(e->dir, "/tmp/fy-sim-test-XXXXXX");
+	FY_ASSERT(mkdtemp(e->dir));
+	if (fy_reg_open(&e->reg, e->dir, &err))
+		fy_test_fail(__FILE__, __LINE__, "registry: %s", err.msg);
+	if (fy_sim_start(&e->sim, e->reg, &o, &err))
+		fy_test_fail(__FILE__, __LINE__, "sim: %s", err.msg);
+}
+
+static void env_down(struct env *e)
+{
+	char cmd[128];
+	fy_sim_stop(e->sim);
+	fy_reg_free(e->reg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	FY_ASSERT_INT(system(cmd), 0);
+}
+
+static const struct fy_kind *K(struct env *e, const char *group, const char *res)
+{
+	const struct fy_kind *k = fy_reg_kind_by_resource(e->reg, group, "v1", res);
+	if (!k)
+		fy_test_fail(__FILE__, __LINE__, "no kind %s", res);
+	return k;
+}
+
+static json_t *mk(struct env *e, const char *group, const char *res, const char *ns, const char *json)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *o = J(json);
+	json_t *r = fy_reg_create(e->reg, K(e, group, res), ns, o, NULL, &err);
+	json_decref(o);
+	if (!r)
+		fy_test_fail(__FILE__, __LINE__, "create: %s", err.msg);
+	return r;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+typedef int (*pred_fn)(struct env *e, const json_t *o);
+
+/* Poll an object until pred holds (obj NULL when absent); returns the object (or NULL). */
+static json_t *wait_for(struct env *e, const char *group, const char *res, const char *ns, const char *name,
+			pred_fn pred, int timeout_ms, const char *what)
+{
+	for (int t = 0;; t += 10) {
+		json_t *o = fy_reg_get(e->reg, K(e, group, res), ns, name, NULL);
+		if (pred(e, o))
+			return o;
+		if (t >= timeout_ms) {
+			char *d = o ? json_dumps(json_object_get(o, "status"), JSON_INDENT(1)) : NULL;
+			fy_test_fail(__FILE__, __LINE__, "timeout waiting for %s %s: %s", what, name, d ? d : "(absent)");
+		}
+		json_decref(o);
+		sleep_ms(10);
+	}
+}
+
+static size_t count(struct env *e, const char *group, const char *res, const char *ns)
+{
+	json_t *l = fy_reg_list(e->reg, K(e, group, res), ns, NULL, NULL, NULL);
+	size_t n = json_array_size(json_object_get(l, "items"));
+	json_decref(l);
+	return n;
+}
+
+static int p_gone(struct env *e, const json_t *o) { return o == NULL; }
+
+static int p_available2(struct env *e, const json_t *o)
+{
+	const char *r = cond_field(json_object_get(o, "status"), "Progressing", "reason");
+	return o && fy_sim_geti(o, "status.availableReplicas", 0) == 2 && fy_sim_geti(o, "status.updatedReplicas", 0) == 2 &&
+	       fy_sim_geti(o, "status.replicas", 0) == 2 && r && !strcmp(r, "NewReplicaSetAvailable") &&
+	       fy_sim_geti(o, "status.observedGeneration", 0) == fy_sim_geti(o, "metadata.generation", -1);
+}
+
+static const char *DEPLOY =
+	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},"
+	"\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},"
+	"\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+	"\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\"}]}}}}";
+
+void test_sim_int__deployment_rollout(void)
+{
+	struct env e;
+	json_t *d, *l, *c;
+	size_t i;
+	json_t *it;
+
+	env_up(&e, 1);
+	json_decref(mk(&e, "apps", "deployments", "default", DEPLOY));
+	d = wait_for(&e, "apps", "deployments", "default", "web", p_available2, 3000, "available");
+	FY_ASSERT_STR(cond_field(json_object_get(d, "status"), "Available", "status"), "True");
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(json_object_get(d, "metadata"), "annotations"),
+						       "deployment.kubernetes.io/revision")), "1");
+	l = fy_reg_list(e.reg, K(&e, "apps", "replicasets"), "default", NULL, NULL, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(l, "items")), 1);
+	it = json_array_get(json_object_get(l, "items"), 0);
+	{
+		const char *h = json_string_value(json_object_get(json_object_get(json_object_get(it, "metadata"), "labels"),
+								  "pod-template-hash"));
+		char want[128];
+		FY_ASSERT(h);
+		snprintf(want, sizeof(want), "web-%s", h);
+		FY_ASSERT_STR(fy_sim_gets(it, "metadata.name"), want);
+		FY_ASSERT(json_is_true(json_object_get(json_array_get(json_object_get(json_object_get(it, "metadata"),
+										       "ownerReferences"), 0), "controller")));
+	}
+	json_decref(l);
+	l = fy_reg_list(e.reg, K(&e, "", "pods"), "default", NULL, NULL, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(l, "items")), 2);
+	json_array_foreach(json_object_get(l, "items"), i, it) {
+		FY_ASSERT_STR(fy_sim_gets(it, "status.phase"), "Running");
+		FY_ASSERT_STR(fy_sim_gets(it, "spec.nodeName"), FY_SIM_NODE);
+		FY_ASSERT(!strncmp(fy_sim_gets(it, "metadata.name"), "web-", 4));
+		FY_ASSERT(fy_sim_gets(it, "status.podIP"));
+	}
+	json_decref(l);
+
+	/* change the image: a second ReplicaSet, the first scaled to 0 */
+	c = json_deep_copy(d);
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(c, "spec"),
+		"template"), "spec"), "containers"), 0), "image", json_string("nginx:1.28"));
+	json_decref(d);
+	d = fy_reg_update(e.reg, K(&e, "apps", "deployments"), "default", "web", c, NULL, NULL);
+	FY_ASSERT(d);
+	json_decref(c);
+	json_decref(d);
+	sleep_ms(50);
+	d = wait_for(&e, "apps", "deployments", "default", "web", p_available2, 3000, "rolled out");
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(json_object_get(d, "metadata"), "annotations"),
+						       "deployment.kubernetes.io/revision")), "2");
+	json_decref(d);
+	FY_ASSERT_INT(count(&e, "apps", "replicasets", "default"), 2);
+	for (int t = 0; t < 300 && count(&e, "", "pods", "default") != 2; t++)
+		sleep_ms(10);
+	FY_ASSERT_INT(count(&e, "", "pods", "default"), 2);
+
+	/* background deletion: dependents are collected */
+	json_decref(fy_reg_delete(e.reg, K(&e, "apps", "deployments"), "default", "web", NULL, NULL));
+	for (int t = 0; t < 300 && (count(&e, "", "pods", "default") || count(&e, "apps", "replicasets", "default")); t++)
+		sleep_ms(10);
+	FY_ASSERT_INT(count(&e, "apps", "replicasets", "default"), 0);
+	FY_ASSERT_INT(count(&e, "", "pods", "default"), 0);
+	env_down(&e);
+}
+
+void test_sim_int__foreground_delete(void)
+{
+	struct env e;
+	struct fy_reg_opts fg = { .propagation = "Foreground" };
+	json_t *d;
+
+	env_up(&e, 1);
+	json_decref(mk(&e, "apps", "deployments", "default", DEPLOY));
+	json_decref(wait_for(&e, "apps", "deployments", "default", "web", p_available2, 3000, "available"));
+	d = fy_reg_delete(e.reg, K(&e, "apps", "deployments"), "default", "web", &fg, NULL);
+	FY_ASSERT(d);
+	FY_ASSERT(fy_sim_gets(d, "metadata.deletionTimestamp"));
+	json_decref(d);
+	json_decref(wait_for(&e, "apps", "deployments", "default", "web", p_gone, 3000, "deleted"));
+	/* the owner goes only after its dependents */
+	FY_ASSERT_INT(count(&e, "apps", "replicasets", "default"), 0);
+	FY_ASSERT_INT(count(&e, "", "pods", "default"), 0);
+	env_down(&e);
+}
+
+void test_sim_int__orphan_delete(void)
+{
+	struct env e;
+	struct fy_reg_opts orphan = { .propagation = "Orphan" };
+	json_t *l;
+	size_t i;
+	json_t *it;
+
+	env_up(&e, 1);
+	json_decref(mk(&e, "apps", "deployments", "default", DEPLOY));
+	json_decref(wait_for(&e, "apps", "deployments", "default", "web", p_available2, 3000, "available"));
+	json_decref(fy_reg_delete(e.reg, K(&e, "apps", "deployments"), "default", "web", &orphan, NULL));
+	json_decref(wait_for(&e, "apps", "deployments", "default", "web", p_gone, 3000, "deleted"));
+	sleep_ms(100);
+	l = fy_reg_list(e.reg, K(&e, "apps", "replicasets"), "default", NULL, NULL, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(l, "items")), 1);
+	json_array_foreach(json_object_get(l, "items"), i, it)
+		FY_ASSERT(!json_object_get(json_object_get(it, "metadata"), "ownerReferences"));
+	json_decref(l);
+	FY_ASSERT_INT(count(&e, "", "pods", "default"), 2);
+	env_down(&e);
+}
+
+static int p_ns_created(struct env *e, const json_t *o)
+{
+	return o && !strcmp(fy_sim_gets(o, "status.phase") ?: "", "Active");
+}
+
+void test_sim_int__namespace_delete(void)
+{
+	struct env e;
+	json_t *n;
+
+	env_up(&e, 0); /* cleanup works with the workload simulator off */
+	json_decref(mk(&e, "", "namespaces", NULL, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"t1\"}}"));
+	json_decref(wait_for(&e, "", "namespaces", NULL, "t1", p_ns_created, 1000, "active"));
+	json_decref(mk(&e, "", "configmaps", "t1", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\"}}"));
+	json_decref(mk(&e, "", "configmaps", "t1", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"b\"}}"));
+	json_decref(mk(&e, "", "secrets", "t1", "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"}}"));
+	json_decref(mk(&e, "", "configmaps", "default", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"keep\"}}"));
+	n = fy_reg_delete(e.reg, K(&e, "", "namespaces"), NULL, "t1", NULL, NULL);
+	FY_ASSERT(n);
+	json_decref(n);
+	json_decref(wait_for(&e, "", "namespaces", NULL, "t1", p_gone, 3000, "namespace deleted"));
+	FY_ASSERT_INT(count(&e, "", "configmaps", "t1"), 0);
+	FY_ASSERT_INT(count(&e, "", "secrets", "t1"), 0);
+	FY_ASSERT_INT(count(&e, "", "configmaps", "default"), 1);
+	env_down(&e);
+}
+
+void test_sim_int__gc_missing_owner(void)
+{
+	struct env e;
+	env_up(&e, 0);
+	json_decref(mk(&e, "", "configmaps", "default", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"owner\"}}"));
+	{
+		json_t *o = fy_reg_get(e.reg, K(&e, "", "configmaps"), "default", "owner", NULL);
+		char buf[512];
+		snprintf(buf, sizeof(buf), "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"dep\","
+			 "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"owner\",\"uid\":\"%s\"}]}}",
+			 fy_sim_gets(o, "metadata.uid"));
+		json_decref(mk(&e, "", "configmaps", "default", buf));
+		json_decref(o);
+	}
+	/* an object whose owner never existed is collected */
+	json_decref(mk(&e, "", "configmaps", "default", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"stray\","
+		       "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"x\",\"uid\":\"no-such-uid\"}]}}"));
+	json_decref(wait_for(&e, "", "configmaps", "default", "stray", p_gone, 2000, "stray collected"));
+	sleep_ms(50);
+	FY_ASSERT_INT(count(&e, "", "configmaps", "default"), 2);
+	json_decref(fy_reg_delete(e.reg, K(&e, "", "configmaps"), "default", "owner", NULL, NULL));
+	json_decref(wait_for(&e, "", "configmaps", "default", "dep", p_gone, 2000, "dependent collected"));
+	env_down(&e);
+}
+
+static int p_deadline(struct env *e, const json_t *o)
+{
+	const char *r = cond_field(json_object_get(o, "status"), "Progressing", "reason");
+	return o && r && !strcmp(r, "ProgressDeadlineExceeded");
+}
+
+void test_sim_int__crashloop_deadline(void)
+{
+	struct env e;
+	json_t *d, *l, *p;
+
+	env_up(&e, 1);
+	json_decref(mk(&e, "apps", "deployments", "default",
+		       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"bad\"},"
+		       "\"spec\":{\"replicas\":1,\"progressDeadlineSeconds\":1,\"selector\":{\"matchLabels\":{\"app\":\"bad\"}},"
+		       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"bad\"}},"
+		       "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"app:crashloop\"}]}}}}"));
+	d = wait_for(&e, "apps", "deployments", "default", "bad", p_deadline, 3500, "deadline exceeded");
+	FY_ASSERT_STR(cond_field(json_object_get(d, "status"), "Progressing", "status"), "False");
+	FY_ASSERT_STR(cond_field(json_object_get(d, "status"), "Available", "status"), "False");
+	FY_ASSERT_INT(fy_sim_geti(d, "status.unavailableReplicas", 0), 1);
+	json_decref(d);
+	l = fy_reg_list(e.reg, K(&e, "", "pods"), "default", NULL, NULL, NULL);
+	p = json_array_get(json_object_get(l, "items"), 0);
+	FY_ASSERT_STR(fy_sim_gets(p, "status.phase"), "Running");
+	FY_ASSERT_STR(fy_sim_gets(json_array_get(json_object_get(json_object_get(p, "status"), "containerStatuses"), 0),
+				  "state.waiting.reason"), "CrashLoopBackOff");
+	json_decref(l);
+	env_down(&e);
+}
+
+static int p_job_done(struct env *e, const json_t *o)
+{
+	return o && (cond_field(json_object_get(o, "status"), "Complete", "status") ||
+		     cond_field(json_object_get(o, "status"), "Failed", "status"));
+}
+
+void test_sim_int__jobs(void)
+{
+	struct env e;
+	json_t *j;
+
+	env_up(&e, 1);
+	json_decref(mk(&e, "batch", "jobs", "default",
+		       "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"ok\"},"
+		       "\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+		       "\"containers\":[{\"name\":\"main\",\"image\":\"busybox\"}]}}}}"));
+	json_decref(mk(&e, "batch", "jobs", "default",
+		       "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"bad\"},"
+		       "\"spec\":{\"backoffLimit\":1,\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+		       "\"containers\":[{\"name\":\"main\",\"image\":\"busybox:fail\"}]}}}}"));
+	j = wait_for(&e, "batch", "jobs", "default", "ok", p_job_done, 3000, "job done");
+	FY_ASSERT_STR(cond_field(json_object_get(j, "status"), "Complete", "status"), "True");
+	FY_ASSERT_INT(fy_sim_geti(j, "status.succeeded", 0), 1);
+	FY_ASSERT(fy_sim_gets(j, "status.completionTime"));
+	json_decref(j);
+	j = wait_for(&e, "batch", "jobs", "default", "bad", p_job_done, 3000, "job done");
+	FY_ASSERT_STR(cond_field(json_object_get(j, "status"), "Failed", "reason"), "BackoffLimitExceeded");
+	FY_ASSERT_INT(fy_sim_geti(j, "status.failed", 0), 2);
+	json_decref(j);
+	env_down(&e);
+}
+
+static int p_sts_ready(struct env *e, const json_t *o)
+{
+	return o && fy_sim_geti(o, "status.readyReplicas", 0) == 2 &&
+	       !strcmp(fy_sim_gets(o, "status.currentRevision") ?: "x", fy_sim_gets(o, "status.updateRevision") ?: "y");
+}
+
+static int p_ds_ready(struct env *e, const json_t *o)
+{
+	return o && fy_sim_geti(o, "status.numberAvailable", 0) == 1 && fy_sim_geti(o, "status.desiredNumberScheduled", 0) == 1;
+}
+
+static int p_bound(struct env *e, const json_t *o)
+{
+	return o && !strcmp(fy_sim_gets(o, "status.phase") ?: "", "Bound");
+}
+
+static int p_lb(struct env *e, const json_t *o)
+{
+	return o && json_array_size(json_object_get(json_object_get(json_object_get(o, "status"), "loadBalancer"), "ingress"));
+}
+
+void test_sim_int__others(void)
+{
+	struct env e;
+	json_t *o;
+
+	env_up(&e, 1);
+	json_decref(mk(&e, "apps", "statefulsets", "default",
+		       "{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"db\"},"
+		       "\"spec\":{\"replicas\":2,\"serviceName\":\"db\",\"selector\":{\"matchLabels\":{\"app\":\"db\"}},"
+		       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"db\"}},"
+		       "\"spec\":{\"containers\":[{\"name\":\"db\",\"image\":\"postgres\"}]}},"
+		       "\"volumeClaimTemplates\":[{\"metadata\":{\"name\":\"data\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
+		       "\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}]}}"));
+	json_decref(mk(&e, "apps", "daemonsets", "default",
+		       "{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"metadata\":{\"name\":\"agent\"},"
+		       "\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"agent\"}},"
+		       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"agent\"}},"
+		       "\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"agent\"}]}}}}"));
+	json_decref(mk(&e, "", "services", "default",
+		       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"lb\"},"
+		       "\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"port\":80}]}}"));
+	json_decref(mk(&e, "networking.k8s.io", "ingresses", "default",
+		       "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":\"ing\"},"
+		       "\"spec\":{\"rules\":[{\"host\":\"x.example\"}]}}"));
+	o = wait_for(&e, "apps", "statefulsets", "default", "db", p_sts_ready, 3000, "statefulset ready");
+	json_decref(o);
+	o = fy_reg_get(e.reg, K(&e, "", "pods"), "default", "db-1", NULL);
+	FY_ASSERT(o);
+	json_decref(o);
+	json_decref(wait_for(&e, "", "persistentvolumeclaims", "default", "data-db-0", p_bound, 2000, "pvc bound"));
+	json_decref(wait_for(&e, "apps", "daemonsets", "default", "agent", p_ds_ready, 3000, "daemonset ready"));
+	json_decref(wait_for(&e, "", "services", "default", "lb", p_lb, 2000, "lb ingress"));
+	json_decref(wait_for(&e, "networking.k8s.io", "ingresses", "default", "ing", p_lb, 2000, "ingress lb"));
+	o = fy_reg_get(e.reg, K(&e, "", "nodes"), NULL, FY_SIM_NODE, NULL);
+	FY_ASSERT(o);
+	json_decref(o);
+	env_down(&e);
 }
