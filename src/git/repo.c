@@ -309,6 +309,7 @@ struct netctx {
 	int auth_failed;
 	int no_creds;
 	int hostkey_failed;
+	int sent_auth; /* credentials went in an Authorization header */
 	char hostkey_msg[400];
 	int64_t deadline;
 };
@@ -346,7 +347,7 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 	const char *user;
 
 	(void)url;
-	if (++nc->attempts > 1) {
+	if (++nc->attempts > 1 || (nc->sent_auth && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))) {
 		nc->auth_failed = 1;
 		git_error_set_str(GIT_ERROR_NET, "authentication failed");
 		return GIT_EAUTH;
@@ -523,24 +524,63 @@ static void callbacks_init(git_remote_callbacks *cb, struct netctx *nc)
 	cb->payload = nc;
 }
 
-/* custom headers: a bearer token for http(s) */
+/*
+ * Custom headers for http(s): a bearer token, or basic auth sent with the
+ * first request (one round trip less, and libgit2 1.5 mishandles a second
+ * 401 that carries a body). Redirects are then not followed, so the
+ * credentials go to the configured host only.
+ */
 struct headers {
 	char *line;
 	char *arr[1];
 	git_strarray sa;
 };
 
-static void headers_init(struct headers *h, const char *url, const struct fy_git_creds *c)
+static char *b64(const char *in)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), o = 0;
+	char *out = fy_xmalloc(n / 3 * 4 + 5);
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)in[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	out[o] = 0;
+	return out;
+}
+
+static void headers_init(struct headers *h, const char *url, const struct fy_git_creds *c, struct netctx *nc)
 {
 	enum fy_git_url_kind k = fy_git_url_kind(url);
 
 	memset(h, 0, sizeof(*h));
-	if (c && c->bearer_token && *c->bearer_token && (k == FY_GIT_URL_HTTP || k == FY_GIT_URL_HTTPS) &&
-	    !strpbrk(c->bearer_token, "\r\n")) {
+	if (!c || (k != FY_GIT_URL_HTTP && k != FY_GIT_URL_HTTPS))
+		return;
+	if (c->bearer_token && *c->bearer_token && !strpbrk(c->bearer_token, "\r\n")) {
 		h->line = fy_xasprintf("Authorization: Bearer %s", c->bearer_token);
+	} else if (((c->username && *c->username) || (c->password && *c->password)) &&
+		   !(c->username && strpbrk(c->username, "\r\n:")) && !(c->password && strpbrk(c->password, "\r\n"))) {
+		char *up = fy_xasprintf("%s:%s", c->username ? c->username : "", c->password ? c->password : "");
+		char *enc = b64(up);
+		h->line = fy_xasprintf("Authorization: Basic %s", enc);
+		explicit_bzero(up, strlen(up));
+		explicit_bzero(enc, strlen(enc));
+		free(up);
+		free(enc);
+	}
+	if (h->line) {
 		h->arr[0] = h->line;
 		h->sa.strings = h->arr;
 		h->sa.count = 1;
+		nc->sent_auth = 1;
 	}
 }
 
@@ -660,7 +700,7 @@ int fy_git_ls_remote(const char *url, const struct fy_git_creds *creds, struct f
 		     struct fy_err *err)
 {
 	git_remote *remote = NULL;
-	git_remote_callbacks cb;
+	git_remote_connect_options co;
 	const git_remote_head **heads = NULL;
 	size_t nheads = 0;
 	struct netctx nc;
@@ -672,8 +712,13 @@ int fy_git_ls_remote(const char *url, const struct fy_git_creds *creds, struct f
 	if ((rc = check_input(url, err)))
 		return rc;
 	netctx_init(&nc, url, creds);
-	headers_init(&h, url, creds);
-	callbacks_init(&cb, &nc);
+	headers_init(&h, url, creds, &nc);
+	git_remote_connect_options_init(&co, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+	callbacks_init(&co.callbacks, &nc);
+	if (h.sa.count) {
+		co.custom_headers = h.sa;
+		co.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+	}
 	tl_deadline = nc.deadline;
 	tl_timed_out = 0;
 	grc = git_remote_create_detached(&remote, url);
@@ -681,7 +726,7 @@ int fy_git_ls_remote(const char *url, const struct fy_git_creds *creds, struct f
 		rc = net_error(&nc, grc, "cannot list refs of", err);
 		goto out;
 	}
-	grc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, h.sa.count ? &h.sa : NULL);
+	grc = git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &co);
 	if (grc < 0) {
 		rc = net_error(&nc, grc, "cannot list refs of", err);
 		goto out;
@@ -984,13 +1029,15 @@ static int fetch_locked(struct fy_git_repo *r, const struct fy_git_creds *creds,
 	fd = lock_file(r->lockpath, nc.deadline, err);
 	if (fd < 0)
 		return fd;
-	headers_init(&h, r->url, creds);
+	headers_init(&h, r->url, creds, &nc);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	callbacks_init(&fo.callbacks, &nc);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
-	if (h.sa.count)
+	if (h.sa.count) {
 		fo.custom_headers = h.sa;
+		fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+	}
 	tl_deadline = nc.deadline;
 	tl_timed_out = 0;
 	grc = git_remote_create_anonymous(&remote, r->repo, r->url);
