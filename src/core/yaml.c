@@ -791,7 +791,9 @@ static int key_from_scalar(struct loader *L, const yaml_event_t *ev, const struc
 	switch (rv->kind) {
 	case R_STR:
 	case R_TIMESTAMP:
-		*key = fy_xstrndup(s, n);
+		*key = fy_xmalloc(n + 1); /* not strndup: keys may hold NUL */
+		memcpy(*key, s, n);
+		(*key)[n] = 0;
 		*keylen = n;
 		return 0;
 	case R_BOOL:
@@ -1350,7 +1352,14 @@ static int emit_node(struct writer *w, const json_t *v, int depth)
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		rc = emit(w, &ev);
 		for (i = 0; !rc && i < n; i++) {
-			rc = emit_string(w, keys[i].k, keys[i].n);
+			/*
+			 * A plain "<<" key would read back as a merge key (go-yaml
+			 * prints it plain and cannot re-read its own output); quote it.
+			 */
+			if (keys[i].n == 2 && !memcmp(keys[i].k, "<<", 2))
+				rc = emit_scalar(w, "<<", 2, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+			else
+				rc = emit_string(w, keys[i].k, keys[i].n);
 			if (!rc)
 				rc = emit_node(w, keys[i].v, depth + 1);
 		}
