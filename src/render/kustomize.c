@@ -855,7 +855,7 @@ static int add_doc(struct kctx *c, struct acc *a, json_t *doc, const char *file,
 		return 0;
 	const char *kind = jstr(doc, "kind");
 	json_t *items = json_object_get(doc, "items");
-	if (kind && strlen(kind) > 4 && !strcmp(kind + strlen(kind) - 4, "List") &&
+	if (kind && strlen(kind) >= 4 && !strcmp(kind + strlen(kind) - 4, "List") &&
 	    (json_is_array(items) || json_is_null(items) || !items)) {
 		size_t i;
 		json_t *e;
@@ -1096,7 +1096,11 @@ static void go_json(struct fy_buf *b, const json_t *v)
 	}
 }
 
-/* getNodeValues: a missing field is "", a map is itself, a scalar its text */
+/*
+ * getNodeValues: a missing field is "", a map is itself, a scalar its text.
+ * kustomize looks the name up as one field literally called
+ * "metadata/name", which never exists: the name always hashes as "".
+ */
 static void hash_field(struct fy_buf *b, const char *key, const json_t *v)
 {
 	go_json_str(b, key);
@@ -1116,8 +1120,6 @@ int fy_kustomize_hash(const json_t *obj, char out[11])
 {
 	struct fy_buf b;
 	const char *kind = jstr0(obj, "kind");
-	json_t *md = json_is_object(obj) ? json_object_get(obj, "metadata") : NULL;
-	json_t *name = json_is_object(md) ? json_object_get(md, "name") : NULL;
 	unsigned char dg[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	static const char hex[] = "0123456789abcdef";
@@ -1131,15 +1133,13 @@ int fy_kustomize_hash(const json_t *obj, char out[11])
 			fy_buf_addch(&b, ',');
 		}
 		hash_field(&b, "data", json_object_get(obj, "data"));
-		fy_buf_adds(&b, ",\"kind\":\"ConfigMap\",");
-		hash_field(&b, "name", name);
+		fy_buf_adds(&b, ",\"kind\":\"ConfigMap\",\"name\":\"\"");
 		fy_buf_addch(&b, '}');
 	} else if (!strcmp(kind, "Secret")) {
 		json_t *sd = json_object_get(obj, "stringData");
 		fy_buf_addch(&b, '{');
 		hash_field(&b, "data", json_object_get(obj, "data"));
-		fy_buf_adds(&b, ",\"kind\":\"Secret\",");
-		hash_field(&b, "name", name);
+		fy_buf_adds(&b, ",\"kind\":\"Secret\",\"name\":\"\"");
 		if (json_is_object(sd)) {
 			fy_buf_addch(&b, ',');
 			hash_field(&b, "stringData", sd);
@@ -1195,6 +1195,27 @@ static char *b64(const unsigned char *p, size_t n)
 	}
 	*q = 0;
 	return o;
+}
+
+/* kyaml's encodeBase64: lines of 70 characters, each ending in "\n" once
+ * the encoding reaches 70 characters */
+static char *b64_wrapped(const unsigned char *p, size_t n)
+{
+	char *raw = b64(p, n), *out, *q;
+	size_t len = strlen(raw);
+	if (len / 70 + 1 <= 1)
+		return raw;
+	out = fy_xmalloc(len + len / 70 + 2);
+	q = out;
+	for (size_t i = 0; i < len; i += 70) {
+		size_t l = len - i < 70 ? len - i : 70;
+		memcpy(q, raw + i, l);
+		q += l;
+		*q++ = '\n';
+	}
+	*q = 0;
+	free(raw);
+	return out;
 }
 
 static int utf8_valid(const unsigned char *p, size_t n)
@@ -1517,13 +1538,13 @@ static int generate_one(struct kctx *c, const struct kt *t, const json_t *args, 
 		json_object_set_new(md, "namespace", json_string(ns));
 	for (size_t i = 0; i < l.n; i++) {
 		if (secret) {
-			char *enc = b64((const unsigned char *)l.v[i], l.vlen[i]);
+			char *enc = b64_wrapped((const unsigned char *)l.v[i], l.vlen[i]);
 			json_object_set_new(jobj_mk(obj, "data"), l.k[i], json_string(enc));
 			free(enc);
 		} else if (utf8_valid((const unsigned char *)l.v[i], l.vlen[i]) && !memchr(l.v[i], 0, l.vlen[i])) {
 			json_object_set_new(jobj_mk(obj, "data"), l.k[i], json_stringn(l.v[i], l.vlen[i]));
 		} else {
-			char *enc = b64((const unsigned char *)l.v[i], l.vlen[i]);
+			char *enc = b64_wrapped((const unsigned char *)l.v[i], l.vlen[i]);
 			json_object_set_new(jobj_mk(obj, "binaryData"), l.k[i], json_string(enc));
 			free(enc);
 		}
