@@ -32,19 +32,8 @@
 #include "registry.h"
 #include "kinds.h"
 #include "validate.h"
-#if __has_include("kube/selector.h")
 #include "kube/selector.h"
-#else
-/* selectors land with src/kube/selector.c; until then nothing matches a selector */
-struct fy_labelsel;
-struct fy_fieldsel;
-static int fy_labelsel_parse(const char *s, struct fy_labelsel **o, struct fy_err *e) { (void)s; *o = NULL; return fy_err_set(e, FY_EBADREQUEST, "selectors are not supported yet"); }
-static int fy_fieldsel_parse(const char *s, struct fy_fieldsel **o, struct fy_err *e) { (void)s; *o = NULL; return fy_err_set(e, FY_EBADREQUEST, "selectors are not supported yet"); }
-static int fy_labelsel_match(const struct fy_labelsel *l, const json_t *j) { (void)l; (void)j; return 0; }
-static int fy_fieldsel_match(const struct fy_fieldsel *l, const json_t *j) { (void)l; (void)j; return 0; }
-static void fy_labelsel_free(struct fy_labelsel *l) { (void)l; }
-static void fy_fieldsel_free(struct fy_fieldsel *l) { (void)l; }
-#endif
+#include "kube/ssa.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/timeutil.h"
@@ -52,8 +41,16 @@ static void fy_fieldsel_free(struct fy_fieldsel *l) { (void)l; }
 
 #define RING_CAP 20000
 
-int (*fy_reg_managed_fields_hook)(const json_t *old, json_t *obj, const char *manager, const char *subresource,
-				  struct fy_err *err);
+/* managedFields: every create/update with a field manager is recorded (kube/ssa.h) */
+static void track_fields(const struct fy_kind *k, const json_t *old, json_t *obj, const struct fy_reg_opts *o)
+{
+	if (!o->field_manager || !*o->field_manager)
+		return;
+	char *av = *k->group ? fy_xasprintf("%s/%s", k->group, k->version) : fy_xstrdup(k->version);
+	fy_ssa_update(old, obj, o->field_manager, o->subresource, av, k->has_status ? FY_SSA_STATUS_SUBRESOURCE : 0u,
+		      NULL);
+	free(av);
+}
 
 struct blob {
 	int refs;
@@ -1123,8 +1120,7 @@ static json_t *create_locked(struct fy_reg *reg, const struct fy_kind *k, const 
 		if (!o->dry_run)
 			crd_register(reg, obj);
 	}
-	if (o->field_manager && fy_reg_managed_fields_hook)
-		fy_reg_managed_fields_hook(NULL, obj, o->field_manager, o->subresource, err);
+	track_fields(k, NULL, obj, o);
 	if (o->dry_run)
 		return as_version(obj, k);
 	json_t *ret = json_incref(obj);
@@ -1290,8 +1286,7 @@ static json_t *update_locked(struct fy_reg *reg, const struct fy_kind *k, const 
 	}
 	if (is_crd_kind(k) && !o->dry_run)
 		crd_register(reg, obj);
-	if (o->field_manager && fy_reg_managed_fields_hook)
-		fy_reg_managed_fields_hook(old, obj, o->field_manager, o->subresource, err);
+	track_fields(k, old, obj, o);
 	/* no-op update: no new resourceVersion (as kube-apiserver) */
 	json_object_set(meta, "resourceVersion", json_object_get(ometa, "resourceVersion"));
 	if (json_equal(obj, old)) {

@@ -99,14 +99,6 @@ int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns,
 /* additionalPrinterColumns of a CRD kind (new ref), NULL if none. */
 json_t *fy_reg_crd_columns(struct fy_reg *reg, const struct fy_kind *k);
 
-/*
- * managedFields maintenance, called on every create/update with
- * o->field_manager set: old is NULL on create, obj is modified in place.
- * Installed by the server-side-apply module (kube/ssa.c) at start-up.
- */
-extern int (*fy_reg_managed_fields_hook)(const json_t *old, json_t *obj, const char *manager,
-					 const char *subresource, struct fy_err *err);
-
 /* Current (latest committed) resourceVersion. */
 uint64_t fy_reg_rv(struct fy_reg *reg);
 
