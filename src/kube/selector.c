@@ -155,7 +155,8 @@ static int cmp_strp(const void *a, const void *b)
 static void sort_unique(struct req *r)
 {
 	size_t o = 0;
-	qsort(r->vals, r->nvals, sizeof(*r->vals), cmp_strp);
+	if (r->nvals)
+		qsort(r->vals, r->nvals, sizeof(*r->vals), cmp_strp);
 	for (size_t i = 0; i < r->nvals; i++) {
 		if (o && !strcmp(r->vals[o - 1], r->vals[i])) {
 			free(r->vals[i]);
@@ -521,7 +522,8 @@ int fy_labelsel_parse(const char *s, struct fy_labelsel **out, struct fy_err *er
 		rc = fy_err_set(err, FY_EBADREQUEST, "found '%s', expected: ',' or 'end of string'", lit);
 		goto out;
 	}
-	qsort(sel->reqs, sel->n, sizeof(*sel->reqs), cmp_req);
+	if (sel->n)
+		qsort(sel->reqs, sel->n, sizeof(*sel->reqs), cmp_req);
 out:
 	for (size_t i = 0; i < p.n; i++)
 		free(p.items[i].lit);
@@ -634,7 +636,8 @@ int fy_labelsel_from_json(const json_t *js, struct fy_labelsel **out, struct fy_
 		}
 		sort_unique(r);
 	}
-	qsort(sel->reqs, sel->n, sizeof(*sel->reqs), cmp_req);
+	if (sel->n)
+		qsort(sel->reqs, sel->n, sizeof(*sel->reqs), cmp_req);
 out:
 	fy_buf_release(&msg);
 	if (rc)
@@ -784,7 +787,8 @@ int fy_fieldsel_parse(const char *s, struct fy_fieldsel **out, struct fy_err *er
 			}
 		}
 	}
-	qsort(parts, np, sizeof(*parts), cmp_strp);
+	if (np)
+		qsort(parts, np, sizeof(*parts), cmp_strp);
 	for (size_t i = 0; i < np; i++) {
 		const char *part = parts[i], *op = NULL;
 		size_t oplen = 0;
