@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "hello <world> & friends"
