@@ -918,9 +918,12 @@ static int on_scalar(struct loader *L, const yaml_event_t *ev)
 		if (rc)
 			return rc;
 		set_key(L, key, keylen, &ev->start_mark);
-		if (ev->data.scalar.anchor)
-			add_anchor(L, (const char *)ev->data.scalar.anchor,
-				   json_stringn(key, keylen), 1, 0);
+		if (ev->data.scalar.anchor) {
+			json_t *kv = json_stringn(key, keylen);
+			if (kv)
+				add_anchor(L, (const char *)ev->data.scalar.anchor, kv, 1, 0);
+			json_decref(kv);
+		}
 		return 0;
 	}
 	rc = scalar_json(L, ev, &rv, &v);
@@ -1324,62 +1327,16 @@ static int emit_string(struct writer *w, const char *s, size_t n)
 	return emit_scalar(w, s, n, style);
 }
 
-#define MAX_WRITE_DEPTH 10000
+/* jansson's own JSON decoder stops at 2048 levels; recursion frames are small */
+#define MAX_WRITE_DEPTH 2048
 
-static int emit_node(struct writer *w, const json_t *v, int depth)
+static int emit_node(struct writer *w, const json_t *v, int depth);
+
+/* numbers and literals: kept out of emit_node so its recursion frame stays small */
+static int emit_atom(struct writer *w, const json_t *v)
 {
-	yaml_event_t ev;
 	char tmp[512];
-	int rc = 0;
-
-	if (depth > MAX_WRITE_DEPTH)
-		return w->rc = FY_ETOOLARGE;
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		size_t n = json_object_size(v), i = 0;
-		struct okey stackkeys[32], *keys = stackkeys;
-		const char *k;
-		json_t *val;
-		if (n > 32)
-			keys = fy_xmalloc(n * sizeof(*keys));
-		json_object_foreach((json_t *)v, k, val) {
-			keys[i].k = k;
-			keys[i].n = json_object_iter_key_len(json_object_key_to_iter(k));
-			keys[i].v = val;
-			i++;
-		}
-		sort_keys(keys, n);
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-		rc = emit(w, &ev);
-		for (i = 0; !rc && i < n; i++) {
-			/*
-			 * A plain "<<" key would read back as a merge key (go-yaml
-			 * prints it plain and cannot re-read its own output); quote it.
-			 */
-			if (keys[i].n == 2 && !memcmp(keys[i].k, "<<", 2))
-				rc = emit_scalar(w, "<<", 2, YAML_SINGLE_QUOTED_SCALAR_STYLE);
-			else
-				rc = emit_string(w, keys[i].k, keys[i].n);
-			if (!rc)
-				rc = emit_node(w, keys[i].v, depth + 1);
-		}
-		if (keys != stackkeys)
-			free(keys);
-		if (rc)
-			return rc;
-		yaml_mapping_end_event_initialize(&ev);
-		return emit(w, &ev);
-	}
-	case JSON_ARRAY: {
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-		rc = emit(w, &ev);
-		for (size_t i = 0; !rc && i < json_array_size(v); i++)
-			rc = emit_node(w, json_array_get(v, i), depth + 1);
-		if (rc)
-			return rc;
-		yaml_sequence_end_event_initialize(&ev);
-		return emit(w, &ev);
-	}
 	case JSON_STRING:
 		return emit_string(w, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
@@ -1395,6 +1352,64 @@ static int emit_node(struct writer *w, const json_t *v, int depth)
 	default:
 		return emit_scalar(w, "null", 4, YAML_PLAIN_SCALAR_STYLE);
 	}
+}
+
+static int emit_object(struct writer *w, const json_t *v, int depth)
+{
+	yaml_event_t ev;
+	size_t n = json_object_size(v), i = 0;
+	struct okey *keys = fy_xmalloc((n ? n : 1) * sizeof(*keys));
+	const char *k;
+	json_t *val;
+	int rc;
+
+	json_object_foreach((json_t *)v, k, val) {
+		keys[i].k = k;
+		keys[i].n = json_object_iter_key_len(json_object_key_to_iter(k));
+		keys[i].v = val;
+		i++;
+	}
+	sort_keys(keys, n);
+	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+	rc = emit(w, &ev);
+	for (i = 0; !rc && i < n; i++) {
+		/*
+		 * A plain "<<" key would read back as a merge key (go-yaml
+		 * prints it plain and cannot re-read its own output); quote it.
+		 */
+		if (keys[i].n == 2 && !memcmp(keys[i].k, "<<", 2))
+			rc = emit_scalar(w, "<<", 2, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+		else
+			rc = emit_string(w, keys[i].k, keys[i].n);
+		if (!rc)
+			rc = emit_node(w, keys[i].v, depth + 1);
+	}
+	free(keys);
+	if (rc)
+		return rc;
+	yaml_mapping_end_event_initialize(&ev);
+	return emit(w, &ev);
+}
+
+static int emit_node(struct writer *w, const json_t *v, int depth)
+{
+	yaml_event_t ev;
+	int rc;
+
+	if (depth > MAX_WRITE_DEPTH)
+		return w->rc = FY_ETOOLARGE;
+	if (json_is_object(v))
+		return emit_object(w, v, depth);
+	if (!json_is_array(v))
+		return emit_atom(w, v);
+	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+	rc = emit(w, &ev);
+	for (size_t i = 0; !rc && i < json_array_size(v); i++)
+		rc = emit_node(w, json_array_get(v, i), depth + 1);
+	if (rc)
+		return rc;
+	yaml_sequence_end_event_initialize(&ev);
+	return emit(w, &ev);
 }
 
 int fy_yaml_dump(const json_t *doc, struct fy_buf *out)

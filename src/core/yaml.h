@@ -2,24 +2,58 @@
  * yaml.h - YAML <-> JSON (libyaml <-> jansson), the shared document core.
  *
  * Reading: YAML 1.1 scalars are resolved the way Kubernetes' own reader
- * (sigs.k8s.io/yaml over go-yaml v2) resolves them: plain true/false/yes/no/
- * on/off (any case variant go-yaml accepts) are booleans, ~/null/empty are
- * null, ints (decimal, 0x hex, 0o/0 octal, with _), floats (.inf, .nan are
- * refused as JSON cannot hold them), everything quoted is a string. Map keys
- * are always strings (a non-string key is stringified). Merge keys (<<) are
- * supported. JSON input is accepted (it is YAML).
- * Limits (struct fy_yaml_limits, FY_YAML_LIMITS_DEFAULT): input bytes, nesting
- * depth, total nodes, alias expansions. A "billion laughs" document fails
- * fast with FY_ETOOLARGE. Errors carry "file:line:col: message".
+ * (sigs.k8s.io/yaml over go-yaml v2, as in kubectl 1.32) resolves them:
+ *  - plain y Y yes Yes YES true True TRUE on On ON (and the n/no/false/off
+ *    forms) are booleans; other spellings (tRUE) are strings;
+ *  - ~ null Null NULL and empty are null;
+ *  - ints as Go's ParseInt(base 0) after removing "_": sign, 0x, 0o, 0b and
+ *    leading-0 octal ("08" is not octal and reads as the float 8); beyond
+ *    int64 an integer becomes a JSON real; hex beyond 64 bits stays a string;
+ *  - floats: 1.5, .5, 1e3, -.5e-3; .inf/.nan are refused ("cannot be
+ *    represented in JSON", as kubectl refuses them); 1e400 stays a string;
+ *  - a float is stored the way Kubernetes ends up holding it after its
+ *    JSON round trip: integral values that print as an int64 become JSON
+ *    integers (1.0 and 1e3 -> 1 and 1000), the rest stay reals;
+ *  - timestamps (2001-12-14) stay strings; quoted, "!"-tagged, custom-tagged,
+ *    !!str and !!binary (not decoded) scalars are strings; !!int !!float
+ *    !!bool !!null !!timestamp are honoured ("cannot decode !!str `x` as a
+ *    !!int" otherwise); block scalars keep YAML semantics.
+ * Map keys are always strings: ints, bools and floats are stringified as
+ * sigs.k8s.io/yaml does ("1", "true", floats with float32 precision:
+ * 3.14159265358979 -> "3.1415927"); null, uint64-only and collection keys
+ * are errors. Duplicate keys: the last value wins, like kubectl (its reader
+ * is non-strict), unless lim->dup_keys_error is set, then it is an error
+ * "mapping key \"x\" already defined at line N". Merge keys (plain <<) take a
+ * map or a list of maps and are applied where they appear, as go-yaml v2
+ * does: later keys override merged ones, merged ones override earlier keys,
+ * and in a list the first map wins. Anchors are per document; aliases are
+ * expanded into independent copies (the result never shares nodes).
+ * Documents that are empty or null are skipped. JSON input is accepted.
+ * Limits (struct fy_yaml_limits, FY_YAML_LIMITS_DEFAULT): input bytes,
+ * nesting depth (checked per event, no recursion), total nodes counted
+ * after alias expansion (a "billion laughs" fails at once, before anything
+ * is expanded) and alias uses; exceeding one gives FY_ETOOLARGE, malformed
+ * input FY_EBADREQUEST. Messages are "file:line:col: message" (1-based).
  *
- * Writing: fy_yaml_dump produces what `kubectl get -o yaml` prints: keys
- * sorted, block style, 2-space indent, lists not indented under their key
- * ("key:\n- a"), strings quoted only when needed (single quotes, or double
- * quotes with escapes for control characters), multi-line strings as
- * literal blocks ("|", "|-", "|+") where go-yaml would, empty map "{}" and
- * empty list "[]".
+ * Writing: fy_yaml_dump produces what `kubectl get -o yaml` prints
+ * (sigs.k8s.io/yaml -> go-yaml v2 emitter, which is libyaml's; we drive
+ * libyaml's emitter with go-yaml's choices): keys in go-yaml's order
+ * (number-aware: a1 < a01 < a9 < a10 < b, "_x" < "0" < "A" < "a"), block
+ * style, 2-space indent, lists not indented under their key ("key:\n- a"),
+ * strings plain unless they would read back as something else or libyaml
+ * needs quotes (single quotes, or double quotes when escapes are needed
+ * or the plain form would resolve to a non-string: "true", "1", "",
+ * "2001-12-14"), strings with a newline as literal blocks ("|", "|-",
+ * "|+", "|2-") when possible, long plain/quoted lines folded at 80 columns,
+ * "{}" / "[]" for empty collections, reals as Go prints float64 after a
+ * JSON round trip (0.5, 1e-07, 1.2345675e+06, 1000000).
+ * Known differences from kubectl: a string starting with U+FEFF (go-yaml
+ * escapes every character of it), a "<<" key (quoted by us so that it reads
+ * back), and maps whose keys go-yaml orders non-transitively (for example
+ * "16", "1e+20", "3.1": kubectl's own output then varies from run to run).
  *
- * Ownership: returned json_t are new references.
+ * Ownership: returned json_t are new references; json_t parameters are
+ * borrowed. Thread-safety: no shared state; calls are independent.
  */
 #ifndef FY_YAML_H
 #define FY_YAML_H

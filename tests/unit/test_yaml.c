@@ -616,3 +616,28 @@ void test_yaml_roundtrip__nul_and_controls(void)
 	free(out);
 	json_decref(v);
 }
+
+void test_yaml_dump__depth_cap(void)
+{
+	json_t *root = json_array(), *cur = root;
+	for (int i = 0; i < 5000; i++) {
+		json_t *n = json_array();
+		json_array_append_new(cur, n);
+		cur = n;
+	}
+	struct fy_buf b;
+	fy_buf_init(&b, 0);
+	FY_ASSERT_INT(fy_yaml_dump(root, &b), FY_ETOOLARGE);
+	FY_ASSERT_INT(b.len, 0);
+	fy_buf_release(&b);
+	/* jansson frees recursively too: unwind from the bottom */
+	while (json_array_size(root)) {
+		json_t *p = root, *c = json_array_get(root, 0);
+		while (json_array_size(c)) {
+			p = c;
+			c = json_array_get(c, 0);
+		}
+		json_array_clear(p);
+	}
+	json_decref(root);
+}
