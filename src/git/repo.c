@@ -259,6 +259,11 @@ static int ts_init(git_stream **out, const char *host, const char *port)
 
 /* ---- global init ---- */
 
+static void shutdown_libgit2(void)
+{
+	git_libgit2_shutdown();
+}
+
 static void do_init(void)
 {
 	git_stream_registration reg;
@@ -269,6 +274,7 @@ static void do_init(void)
 		init_rc = FY_EGENERIC;
 		return;
 	}
+	atexit(shutdown_libgit2);
 	/* hermetic: no ~/.gitconfig, /etc/gitconfig or XDG config */
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
@@ -669,6 +675,17 @@ static int net_error(struct netctx *nc, int code, const char *what, struct fy_er
 	return rc;
 }
 
+/* An in-memory remote; no url.*.insteadOf rewriting from any config. */
+static int remote_new(git_remote **out, git_repository *repo, const char *url)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, url, &o);
+}
+
 static int check_input(const char *url, struct fy_err *err)
 {
 	int rc = fy_git_global_init(err);
@@ -721,7 +738,7 @@ int fy_git_ls_remote(const char *url, const struct fy_git_creds *creds, struct f
 	}
 	tl_deadline = nc.deadline;
 	tl_timed_out = 0;
-	grc = git_remote_create_detached(&remote, url);
+	grc = remote_new(&remote, NULL, url);
 	if (grc < 0) {
 		rc = net_error(&nc, grc, "cannot list refs of", err);
 		goto out;
@@ -1040,7 +1057,7 @@ static int fetch_locked(struct fy_git_repo *r, const struct fy_git_creds *creds,
 	}
 	tl_deadline = nc.deadline;
 	tl_timed_out = 0;
-	grc = git_remote_create_anonymous(&remote, r->repo, r->url);
+	grc = remote_new(&remote, r->repo, r->url);
 	if (grc == 0)
 		grc = git_remote_fetch(remote, &refspecs, &fo, "fetch");
 	if (grc < 0) {
