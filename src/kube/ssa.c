@@ -456,12 +456,34 @@ static void cmp_leaf(struct walk *w, const json_t *l, const json_t *r, struct cm
 		fy_fieldset_insert(c->modified, w->path, w->depth);
 }
 
-static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cmp *c);
+static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cmp *c, int pv);
+
+/*
+ * Struct fields the Go types hold by value: a typed empty object already
+ * has them ({}), so creating them is not "adding" the map itself.
+ */
+static const char *const value_structs[] = {
+	"metadata", "spec", "status", "spec.template", "spec.template.metadata", "spec.template.spec",
+	"spec.strategy", "spec.updateStrategy", "spec.jobTemplate", "spec.jobTemplate.spec",
+	"spec.jobTemplate.spec.template", "spec.jobTemplate.spec.template.metadata",
+	"spec.jobTemplate.spec.template.spec", "template", "template.metadata", "template.spec",
+	"status.loadBalancer",
+};
+
+static int value_struct(const struct walk *w)
+{
+	if (!w->known)
+		return 0;
+	for (size_t i = 0; i < sizeof(value_structs) / sizeof(value_structs[0]); i++)
+		if (!strcmp(w->tp.buf, value_structs[i]))
+			return 1;
+	return 0;
+}
 
 static void cmp_item(struct walk *w, const struct fy_pe *pe, const json_t *l, const json_t *r, struct cmp *c)
 {
 	size_t tl = push(w, pe);
-	cmp_walk(w, l, r, c);
+	cmp_walk(w, l, r, c, 0);
 	pop(w, tl);
 }
 
@@ -522,11 +544,14 @@ static void cmp_list(struct walk *w, const json_t *l, const json_t *r, struct cm
 	items_free(&ri);
 }
 
-static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cmp *c)
+/* pv: the parent exists in l, at least as a Go value struct */
+static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cmp *c, int pv)
 {
 	const json_t *ref = r ? r : l;
+	int vp;
 	if (!ref)
 		return;
+	vp = l || (pv && shape(ref) == 1 && value_struct(w));
 	if ((l && r && shape(l) != shape(r)) || w->depth > FY_SSA_MAX_DEPTH || !shape(ref)) {
 		cmp_leaf(w, l, r, c);
 		return;
@@ -545,7 +570,7 @@ static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cm
 		if (l) {
 			json_object_foreach((json_t *)l, k, v) {
 				size_t tl = push_field(w, k);
-				cmp_walk(w, v, r ? json_object_get(r, k) : NULL, c);
+				cmp_walk(w, v, r ? json_object_get(r, k) : NULL, c, vp);
 				pop(w, tl);
 			}
 		}
@@ -554,7 +579,7 @@ static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cm
 				if (l && json_object_get(l, k))
 					continue;
 				size_t tl = push_field(w, k);
-				cmp_walk(w, NULL, v, c);
+				cmp_walk(w, NULL, v, c, vp);
 				pop(w, tl);
 			}
 		}
@@ -568,7 +593,7 @@ static void cmp_walk(struct walk *w, const json_t *l, const json_t *r, struct cm
 		cmp_list(w, l, r, c, lk, keys);
 	}
 	if (w->depth) {
-		if (!l)
+		if (!vp)
 			fy_fieldset_insert(c->added, w->path, w->depth);
 		else if (!r)
 			fy_fieldset_insert(c->removed, w->path, w->depth);
@@ -1211,7 +1236,7 @@ static void record_update(struct walk *w, struct mgrs *m, const json_t *old_s, c
 	struct fy_fieldset *cur, *strip;
 	struct fy_fieldset **conf = NULL;
 	cmp_init(&c);
-	cmp_walk(w, old_s, new_s, &c);
+	cmp_walk(w, old_s, new_s, &c, 1);
 	filter_cmp(&c, sub, flags);
 	update_managers(m, -1, &c, 1, &conf);
 	cur = fy_fieldset_copy(c.modified);
@@ -1425,7 +1450,7 @@ static int apply_once(const struct apply_in *in, struct mgrs *m, int force, time
 	}
 
 	cmp_init(&c);
-	cmp_walk(&w, in->live_s, merged, &c);
+	cmp_walk(&w, in->live_s, merged, &c, 1);
 	filter_cmp(&c, "", in->flags);
 	rc = update_managers(m, self, &c, force, conf);
 	cmp_release(&c);
@@ -1474,7 +1499,7 @@ static struct fy_fieldset *allowed_from_last_applied(const struct apply_in *in, 
 	}
 	w.strict = 0;
 	cmp_init(&c);
-	cmp_walk(&w, obj, in->live_s, &c);
+	cmp_walk(&w, obj, in->live_s, &c, 1);
 	fy_fieldset_subtract(set, c.modified);
 	fy_fieldset_subtract(set, c.added);
 	fy_fieldset_subtract(set, c.removed);
@@ -1581,6 +1606,9 @@ int fy_ssa_apply(const json_t *live, const json_t *applied, const char *manager,
 		const char *nm = str_field(json_object_get(applied, "metadata"), "name");
 		fy_err_prefix(err, "failed to create typed patch object (%s/%s; %s, Kind=%s)",
 			      ns ? ns : "", nm ? nm : "", gv, kind);
+		if (err)
+			err->code = FY_EGENERIC;
+		rc = FY_EGENERIC;
 		goto out;
 	}
 	filter_set(aset, "", flags);
