@@ -15,6 +15,7 @@
 #include "kube/mergepatch.h"
 #include "kube/smp.h"
 #include "kube/ssa.h"
+#include "protobuf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -109,6 +110,8 @@ static json_t *decode_body(struct fy_req *r, struct fy_err *err)
 		fy_err_set(err, FY_EBADREQUEST, "the request body is empty");
 		return NULL;
 	}
+	if (ct && strstr(ct, "protobuf"))
+		return fy_pb_decode((const unsigned char *)r->body, r->body_len, err);
 	if (ct && (strstr(ct, "yaml"))) {
 		static const struct fy_yaml_limits lim = { FY_APISERVER_MAX_BODY, 100, 1000000, 1000, 0 };
 		json_t *v = fy_yaml_load(r->body, r->body_len, "body", &lim, err);
