@@ -671,10 +671,36 @@ static int port_open(int port)
 	return ok;
 }
 
+/* Servers still running when a test fails (assertions longjmp past
+ * stop()) are killed at exit. */
+static pid_t spawned[8];
+
+static void kill_spawned(void)
+{
+	for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++) {
+		if (spawned[i] > 0) {
+			kill(-spawned[i], SIGTERM);
+			waitpid(spawned[i], NULL, 0);
+			spawned[i] = 0;
+		}
+	}
+}
+
 static pid_t spawn(char *const argv[])
 {
+	static int registered;
 	pid_t pid = fork();
 	FY_ASSERT(pid >= 0);
+	if (pid > 0) {
+		if (!registered++)
+			atexit(kill_spawned);
+		for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++)
+			if (!spawned[i]) {
+				spawned[i] = pid;
+				break;
+			}
+		setpgid(pid, pid);
+	}
 	if (pid == 0) {
 		int dn = open("/dev/null", O_RDWR);
 		dup2(dn, 0);
@@ -691,8 +717,10 @@ static void stop(pid_t pid)
 {
 	if (pid > 0) {
 		kill(-pid, SIGTERM);
-		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
+		for (size_t i = 0; i < sizeof(spawned) / sizeof(spawned[0]); i++)
+			if (spawned[i] == pid)
+				spawned[i] = 0;
 	}
 }
 
