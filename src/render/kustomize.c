@@ -14,6 +14,7 @@
 #include "render/kustomize.h"
 #include "core/yaml.h"
 #include "kube/jsonpatch.h"
+#include "kube/selector.h"
 #include "kube/smp.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -2754,7 +2755,7 @@ static int sort_resources(struct kctx *c, const struct kt *t, struct acc *a)
 struct selector {
 	regex_t re[5];    /* group, version, kind, name, namespace */
 	int has[5];
-	const char *labels, *annos;
+	struct fy_labelsel *labels, *annos;
 };
 
 static void sel_free(struct selector *s)
@@ -2762,6 +2763,9 @@ static void sel_free(struct selector *s)
 	for (int i = 0; i < 5; i++)
 		if (s->has[i])
 			regfree(&s->re[i]);
+	fy_labelsel_free(s->labels);
+	fy_labelsel_free(s->annos);
+	s->labels = s->annos = NULL;
 }
 
 static int sel_init(struct kctx *c, const struct kt *t, const json_t *target, const char *what,
@@ -2783,13 +2787,15 @@ static int sel_init(struct kctx *c, const struct kt *t, const json_t *target, co
 		}
 		s->has[i] = 1;
 	}
-	s->labels = jstr(target, "labelSelector");
-	s->annos = jstr(target, "annotationSelector");
-	if ((s->labels && *s->labels) || (s->annos && *s->annos)) {
-		sel_free(s);
-		return fy_err_set(c->err, FY_EUNSUPPORTED,
-				  "kustomization \"%s\": %s: labelSelector/annotationSelector in targets is not supported yet",
-				  t->file, what);
+	for (int i = 0; i < 2; i++) {
+		const char *f2 = i ? "annotationSelector" : "labelSelector";
+		const char *v = jstr(target, f2);
+		if (!v || !*v)
+			continue;
+		if (fy_labelsel_parse(v, i ? &s->annos : &s->labels, c->err)) {
+			sel_free(s);
+			return fy_err_prefix(c->err, "kustomization \"%s\": %s: target.%s", t->file, what, f2);
+		}
 	}
 	return 0;
 }
@@ -2807,7 +2813,14 @@ static int sel_match(const struct selector *s, const struct res *r)
 		return 0;
 	if (!re_ok(s, 3, oname) && !re_ok(s, 3, res_name(r)))
 		return 0;
-	return re_ok(s, 0, r->gvk.group) && re_ok(s, 1, r->gvk.version) && re_ok(s, 2, r->gvk.kind);
+	if (!(re_ok(s, 0, r->gvk.group) && re_ok(s, 1, r->gvk.version) && re_ok(s, 2, r->gvk.kind)))
+		return 0;
+	json_t *md = jobj(r->obj, "metadata");
+	if (s->labels && !fy_labelsel_match(s->labels, jobj(md, "labels")))
+		return 0;
+	if (s->annos && !fy_labelsel_match(s->annos, jobj(md, "annotations")))
+		return 0;
+	return 1;
 }
 
 /* Apply one strategic merge patch to r; sets *gone if the patch deleted it. */
