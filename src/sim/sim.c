@@ -793,12 +793,11 @@ static void status_stage_init(struct fy_sim *s, struct ent *e)
 
 static int pod_crashes(const json_t *pod)
 {
-	const char *f = fy_sim_gets(pod, "metadata.annotations.sim.ferry.dev/fate");
+	const char *f;
 	int always = pod_always(pod);
 	size_t i;
 	json_t *c;
 
-	(void)f; /* dotted path cannot address that key: read it directly */
 	f = json_string_value(json_object_get(json_object_get(meta(pod), "annotations"), "sim.ferry.dev/fate"));
 	if (f)
 		return !strcmp(f, "crashloop") || (always && !strcmp(f, "fail"));
