@@ -1310,6 +1310,19 @@ static int emit_scalar(struct writer *w, const char *s, size_t n, yaml_scalar_st
 	return emit(w, &ev);
 }
 
+static int has_unicode_break(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xc2 && (unsigned char)s[i + 1] == 0x85)
+			return 1;
+		if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9))
+			return 1;
+	}
+	return 0;
+}
+
 /* go-yaml v2 encoder.stringv: the style it asks the emitter for */
 static int emit_string(struct writer *w, const char *s, size_t n)
 {
@@ -1320,6 +1333,13 @@ static int emit_string(struct writer *w, const char *s, size_t n)
 	int plain = resolve(s, n, 1, &rv) == R_STR && !is_base60_float(s, n);
 	if (memchr(s, '\n', n))
 		style = YAML_LITERAL_SCALAR_STYLE;
+	else if (has_unicode_break(s, n))
+		/*
+		 * go-yaml would single-quote it, which folds the break on
+		 * reading back (and libyaml adds an indent after a final one):
+		 * double quotes keep U+0085/U+2028/U+2029 as escapes.
+		 */
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	else if (plain)
 		style = YAML_PLAIN_SCALAR_STYLE;
 	else

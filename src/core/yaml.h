@@ -48,8 +48,9 @@
  * "{}" / "[]" for empty collections, reals as Go prints float64 after a
  * JSON round trip (0.5, 1e-07, 1.2345675e+06, 1000000).
  * Known differences from kubectl: a string starting with U+FEFF (go-yaml
- * escapes every character of it), a "<<" key (quoted by us so that it reads
- * back), and maps whose keys go-yaml orders non-transitively (for example
+ * escapes every character of it), strings holding U+0085/U+2028/U+2029 and
+ * no newline (double-quoted by us; go-yaml single-quotes them and they do
+ * not read back), a "<<" key (quoted by us so that it reads back), and maps whose keys go-yaml orders non-transitively (for example
  * "16", "1e+20", "3.1": kubectl's own output then varies from run to run).
  *
  * Ownership: returned json_t are new references; json_t parameters are

@@ -511,6 +511,8 @@ void test_yaml_dump__string_quoting(void)
 		    "- ' a'\n- 'a '\n- 'a: b'\n- 'a #b'\n- '- a'\n- '*a'\n- '''a'\n- a:b\n- a#b\n- <<\n- \"12:30\"\n");
 	ASSERT_DUMP("[\"a\\tb\", \"\\u0001\", \"caf\\u00e9\", \"\\u65e5\", \"x\\u0000y\", \"\\ud83d\\ude00\"]",
 		    "- \"a\\tb\"\n- \"\\x01\"\n- café\n- 日\n- \"x\\0y\"\n- \"\\U0001F600\"\n");
+	/* unicode line separators are kept as escapes so that they read back */
+	ASSERT_DUMP("[\"a\\u2028b\", \"x\\u0085\"]", "- \"a\\Lb\"\n- \"x\\N\"\n");
 	ASSERT_DUMP("{\"true\": 1, \"a: b\": 2, \"\": 3}", "\"\": 3\n'a: b': 2\n\"true\": 1\n");
 }
 
