@@ -13,12 +13,15 @@
 #include <openssl/rand.h>
 #include "render/cache.h"
 #include "render/glob.h"
+#include "render/helm.h"
 #include "render/vfs.h"
 #include "util/buf.h"
 #include "util/map.h"
 #include "util/xalloc.h"
 
 #define KEY_BYTES 32
+/* bump when ferry's rendering output changes, to invalidate old disk entries */
+#define RENDER_VERSION "ferry-render/1"
 
 struct entry {
 	struct entry *prev, *next;   /* LRU list: head = most recent */
@@ -34,6 +37,7 @@ struct fy_render_cache {
 	char *dir;
 	unsigned char mac_key[KEY_BYTES];
 	size_t hits, misses;
+	char *helm_version;          /* looked up once, lazily */
 };
 
 static void hex(const unsigned char *in, size_t n, char *out)
@@ -131,6 +135,7 @@ void fy_render_cache_free(struct fy_render_cache *c)
 	OPENSSL_cleanse(c->mac_key, sizeof(c->mac_key));
 	pthread_mutex_destroy(&c->mu);
 	free(c->dir);
+	free(c->helm_version);
 	free(c);
 }
 
@@ -419,4 +424,46 @@ int fy_render_paths_affected(const char *annotation, const char *app_path, const
 	}
 	free(copy);
 	return hit;
+}
+
+json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, const char *sha,
+			       const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			       int *hit, struct fy_err *err)
+{
+	enum fy_render_type type = FY_RENDER_DIRECTORY;
+	char *tools, *key;
+	json_t *val, *copy;
+
+	if (hit)
+		*hit = 0;
+	if (fy_render_detect(source, vfs, &type, err))
+		return NULL;
+	if (type == FY_RENDER_HELM) {
+		pthread_mutex_lock(&c->mu);
+		if (!c->helm_version) {
+			char *v = fy_helm_version(opts ? opts->helm_path : NULL);
+			c->helm_version = v ? v : fy_xstrdup("none");
+		}
+		tools = fy_xasprintf("%s;helm=%s", RENDER_VERSION, c->helm_version);
+		pthread_mutex_unlock(&c->mu);
+	} else {
+		tools = fy_xstrdup(RENDER_VERSION);
+	}
+	key = fy_render_cache_key(repo_url, sha, source, opts, tools);
+	free(tools);
+	val = fy_render_cache_get(c, key);
+	if (val) {
+		if (hit)
+			*hit = 1;
+	} else {
+		val = fy_render_source(source, vfs, opts, NULL, err);
+		if (val)
+			fy_render_cache_put(c, key, val, NULL);
+	}
+	free(key);
+	if (!val)
+		return NULL;
+	copy = json_deep_copy(val);
+	json_decref(val);
+	return copy;
 }

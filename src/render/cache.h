@@ -52,6 +52,17 @@ int fy_render_cache_put(struct fy_render_cache *c, const char *key, json_t *mani
 void fy_render_cache_stats(struct fy_render_cache *c, size_t *hits, size_t *misses, size_t *entries);
 
 /*
+ * Render through the cache: on a hit nothing is rendered; on a miss
+ * fy_render_source runs and its result is stored. The key covers repo_url,
+ * sha, source, opts and the versions of the tools involved (ferry's renderer, and helm
+ * when the source is a Helm one). *hit (may be NULL) tells which happened.
+ * Returns a new array the caller may modify (a deep copy of the entry).
+ */
+json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, const char *sha,
+			       const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			       int *hit, struct fy_err *err);
+
+/*
  * 1 if a commit changing files (repository-relative paths, NULL-terminated)
  * affects an app at app_path with the given manifest-generate-paths
  * annotation (';'-separated; relative to app_path, or absolute = repository

@@ -15,7 +15,8 @@ struct walk {
 	struct fy_vfs *vfs;
 	const char *root;            /* app path */
 	const json_t *dir;           /* source.directory */
-	const char *include, *exclude;
+	struct fy_glob *include, *exclude;
+	int include_none;            /* include pattern did not compile: nothing matches */
 	int recurse;
 	size_t files, bytes, max_files, max_bytes;
 	const char *const *env;
@@ -220,9 +221,9 @@ static int do_file(struct walk *w, const char *file, const char *rel, struct fy_
 	json_t *docs;
 	int rc = 0;
 
-	if (w->exclude && *w->exclude && fy_glob_match(w->exclude, rel, 0))
+	if (w->exclude && fy_glob_exec(w->exclude, rel))
 		return 0;
-	if (w->include && *w->include && !fy_glob_match(w->include, rel, 0))
+	if (w->include_none || (w->include && !fy_glob_exec(w->include, rel)))
 		return 0;
 	if (++w->files > w->max_files)
 		return fy_err_set(err, FY_ETOOLARGE, "more than %zu manifest files", w->max_files);
@@ -301,8 +302,12 @@ json_t *fy_directory_render(struct fy_vfs *vfs, const char *path, const json_t *
 	w.vfs = vfs;
 	w.root = path;
 	w.dir = directory;
-	w.include = jstr(directory, "include");
-	w.exclude = jstr(directory, "exclude");
+	/* Argo CD: a pattern that does not compile matches nothing */
+	if (jstr(directory, "include") && *jstr(directory, "include") &&
+	    fy_glob_compile(&w.include, jstr(directory, "include"), 0, NULL))
+		w.include_none = 1;
+	if (jstr(directory, "exclude") && *jstr(directory, "exclude"))
+		fy_glob_compile(&w.exclude, jstr(directory, "exclude"), 0, NULL);
 	w.recurse = json_is_true(json_object_get(directory, "recurse"));
 	w.max_files = o && o->max_files ? o->max_files : FY_DIRECTORY_MAX_FILES;
 	w.max_bytes = o && o->max_bytes ? o->max_bytes : FY_DIRECTORY_MAX_BYTES;
@@ -310,10 +315,12 @@ json_t *fy_directory_render(struct fy_vfs *vfs, const char *path, const json_t *
 	rc = vfs->stat(vfs, path, &t, err);
 	if (!rc && t != FY_VFS_DIR)
 		rc = fy_err_set(err, FY_ENOTFOUND, "app path '%s' does not exist", *path ? path : ".");
-	if (rc)
-		return NULL;
-	w.out = json_array();
-	rc = walk_dir(&w, path, "", 0, err);
+	if (!rc) {
+		w.out = json_array();
+		rc = walk_dir(&w, path, "", 0, err);
+	}
+	fy_glob_free(w.include);
+	fy_glob_free(w.exclude);
 	if (rc) {
 		json_decref(w.out);
 		return NULL;

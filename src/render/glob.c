@@ -316,41 +316,84 @@ static int flat_match(const struct flat *f, const uint32_t *text, size_t n, uint
 	return res;
 }
 
-int fy_glob_match_err(const char *pattern, const char *text, char sep, struct fy_err *err)
+struct fy_glob {
+	struct flat *flats;
+	size_t n;
+	uint32_t sep;
+};
+
+void fy_glob_free(struct fy_glob *g)
+{
+	if (!g)
+		return;
+	for (size_t k = 0; k < g->n; k++)
+		flat_release(&g->flats[k]);
+	free(g->flats);
+	free(g);
+}
+
+int fy_glob_compile(struct fy_glob **out, const char *pattern, char sep, struct fy_err *err)
 {
 	struct expansion ex = { NULL, 0, 0 };
-	uint32_t *cps = NULL;
-	size_t plen = strlen(pattern), tlen = strlen(text), n = 0;
-	int rc = 0, matched = 0;
+	struct fy_glob *g = NULL;
+	size_t plen = strlen(pattern);
+	int rc = 0;
 
+	*out = NULL;
 	if (plen > FY_GLOB_MAX_PATTERN)
 		return fy_err_set(err, FY_ETOOLARGE, "glob pattern longer than %d bytes", FY_GLOB_MAX_PATTERN);
-	if (tlen > FY_GLOB_MAX_TEXT)
-		return fy_err_set(err, FY_ETOOLARGE, "glob text longer than %d bytes", FY_GLOB_MAX_TEXT);
 	rc = expand(pattern, plen, &ex, 0, err);
 	if (rc)
 		goto out;
-	cps = fy_xmalloc((tlen + 1) * sizeof(*cps));
-	for (size_t i = 0; i < tlen;)
-		i += utf8_next((const unsigned char *)text + i, tlen - i, &cps[n++]);
+	g = fy_xcalloc(1, sizeof(*g));
+	g->sep = (unsigned char)sep;
+	g->flats = fy_xcalloc(ex.n ? ex.n : 1, sizeof(*g->flats));
 	for (size_t k = 0; k < ex.n; k++) {
-		struct flat f = { NULL, 0, NULL, 0 };
-		int trc = tokenize(ex.pats[k], &f, err);
-		if (trc) {
-			flat_release(&f);
-			rc = trc;
+		rc = tokenize(ex.pats[k], &g->flats[g->n++], err);
+		if (rc)
 			goto out;
-		}
-		if (!matched && flat_match(&f, cps, n, (unsigned char)sep))
-			matched = 1;
-		flat_release(&f);
 	}
-	rc = matched;
 out:
 	for (size_t k = 0; k < ex.n; k++)
 		free(ex.pats[k]);
 	free(ex.pats);
+	if (rc) {
+		fy_glob_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+int fy_glob_exec(const struct fy_glob *g, const char *text)
+{
+	size_t tlen = strlen(text), n = 0;
+	uint32_t *cps;
+	int matched = 0;
+
+	if (tlen > FY_GLOB_MAX_TEXT)
+		return 0;
+	cps = fy_xmalloc((tlen + 1) * sizeof(*cps));
+	for (size_t i = 0; i < tlen;)
+		i += utf8_next((const unsigned char *)text + i, tlen - i, &cps[n++]);
+	for (size_t k = 0; k < g->n && !matched; k++)
+		matched = flat_match(&g->flats[k], cps, n, g->sep);
 	free(cps);
+	return matched;
+}
+
+int fy_glob_match_err(const char *pattern, const char *text, char sep, struct fy_err *err)
+{
+	struct fy_glob *g = NULL;
+	int rc;
+
+	if (strlen(text) > FY_GLOB_MAX_TEXT)
+		return fy_err_set(err, FY_ETOOLARGE, "glob text longer than %d bytes", FY_GLOB_MAX_TEXT);
+	rc = fy_glob_compile(&g, pattern, sep, err);
+	if (rc)
+		return rc;
+	rc = fy_glob_exec(g, text);
+	fy_glob_free(g);
 	return rc;
 }
 
@@ -361,6 +404,8 @@ int fy_glob_match(const char *pattern, const char *text, char sep)
 
 int fy_glob_check(const char *pattern, struct fy_err *err)
 {
-	int rc = fy_glob_match_err(pattern, "", 0, err);
-	return rc < 0 ? rc : 0;
+	struct fy_glob *g = NULL;
+	int rc = fy_glob_compile(&g, pattern, 0, err);
+	fy_glob_free(g);
+	return rc;
 }

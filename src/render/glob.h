@@ -37,4 +37,11 @@ int fy_glob_match(const char *pattern, const char *text, char sep);
 /* 0 if the pattern compiles, else a negative code with err set. */
 int fy_glob_check(const char *pattern, struct fy_err *err);
 
+/* A compiled pattern, for matching many texts (immutable: shareable across threads). */
+struct fy_glob;
+int fy_glob_compile(struct fy_glob **out, const char *pattern, char sep, struct fy_err *err);
+/* 1 on match, 0 otherwise (a text over FY_GLOB_MAX_TEXT never matches). */
+int fy_glob_exec(const struct fy_glob *g, const char *text);
+void fy_glob_free(struct fy_glob *g);
+
 #endif

@@ -26,6 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fy_glob_match(buf, text, 0);
 	fy_glob_match(buf, text, '/');
 	fy_glob_check(buf, NULL);
+	{
+		struct fy_glob *g = NULL;
+		if (!fy_glob_compile(&g, buf, '/', NULL)) {
+			fy_glob_exec(g, text);
+			fy_glob_exec(g, "");
+			fy_glob_free(g);
+		}
+	}
 	free(buf);
 	return 0;
 }

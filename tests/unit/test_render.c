@@ -713,3 +713,53 @@ void test_render_cache__generate_paths(void)
 	FY_ASSERT_INT(fy_render_paths_affected("/shared/*.yaml", "apps/web", f3), 1);
 	FY_ASSERT_INT(fy_render_paths_affected("/shared/*.json", "apps/web", f3), 0);
 }
+
+void test_render_cache__render_through(void)
+{
+	struct fy_render_cache *c = NULL;
+	struct fy_vfs *v = NULL;
+	struct fy_err err = { 0 };
+	char *dir = repo_dir();
+	int hit = -1;
+	FY_ASSERT_INT(fy_render_cache_new(&c, NULL, &err), 0);
+	FY_ASSERT_INT(fy_vfs_disk_new(&v, dir, &err), 0);
+	json_t *src = json_pack("{s:s}", "path", "plain");
+	struct fy_render_opts o;
+	memset(&o, 0, sizeof(o));
+	o.app_name = "a";
+	json_t *r1 = fy_render_cache_render(c, "file:///r", "sha1", src, v, &o, &hit, &err);
+	FY_ASSERT(r1);
+	FY_ASSERT_INT(hit, 0);
+	json_object_set_new(json_array_get(r1, 0), "mutated", json_true()); /* callers own their copy */
+	json_t *r2 = fy_render_cache_render(c, "file:///r", "sha1", src, v, &o, &hit, &err);
+	FY_ASSERT_INT(hit, 1);
+	FY_ASSERT(!json_object_get(json_array_get(r2, 0), "mutated"));
+	FY_ASSERT_INT(json_array_size(r2), 9);
+	json_t *r3 = fy_render_cache_render(c, "file:///r", "sha2", src, v, &o, &hit, &err);
+	FY_ASSERT_INT(hit, 0);
+	json_decref(r1);
+	json_decref(r2);
+	json_decref(r3);
+	json_decref(src);
+	fy_vfs_free(v);
+	fy_render_cache_free(c);
+	free(dir);
+}
+
+void test_render_glob__compiled(void)
+{
+	struct fy_glob *g = NULL;
+	struct fy_err err = { 0 };
+	FY_ASSERT_INT(fy_glob_compile(&g, "{*.yaml,sub/**}", '/', &err), 0);
+	FY_ASSERT_INT(fy_glob_exec(g, "a.yaml"), 1);
+	FY_ASSERT_INT(fy_glob_exec(g, "x/a.yaml"), 0);
+	FY_ASSERT_INT(fy_glob_exec(g, "sub/x/y"), 1);
+	fy_glob_free(g);
+	FY_ASSERT_INT(fy_glob_compile(&g, "{a", 0, &err), FY_EINVALID);
+	FY_ASSERT(!g);
+	/* a malformed include matches nothing, as in Argo CD */
+	struct fy_err e2 = { 0 };
+	char *n = render_names("{\"path\":\"plain\",\"directory\":{\"include\":\"{a.yaml\"}}", NULL, &e2);
+	FY_ASSERT_STR(n ? n : e2.msg, "");
+	free(n);
+}
