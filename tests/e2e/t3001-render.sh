@@ -109,6 +109,21 @@ test_expect_success 'helm: chart from a Helm repository served on loopback' '
 	grep -q "helm pull" err
 '
 
+test_expect_success 'helm: dependency from a Helm repository on loopback is fetched' '
+	port=$(free_port) &&
+	mkdir drepo && helm package "$H/child" -d drepo > /dev/null &&
+	helm repo index drepo --url "http://127.0.0.1:$port" &&
+	{ python3 -m http.server "$port" --bind 127.0.0.1 --directory drepo > http2.log 2>&1 & echo $! >> "$TRASH/.pids"; } &&
+	wait_for 10 curl -sf "http://127.0.0.1:$port/index.yaml" &&
+	mkdir -p dapp/umb/templates &&
+	printf "apiVersion: v2\nname: umb\nversion: 0.1.0\ndependencies:\n- name: child\n  version: 0.2.0\n  repository: http://127.0.0.1:%s\n" "$port" > dapp/umb/Chart.yaml &&
+	cp "$H/parent/templates/svc.yaml" dapp/umb/templates/ &&
+	"$FERRY" render dapp --path umb --release-name r -n default -o json > got.json &&
+	test ! -d dapp/umb/charts &&
+	cp -r dapp want && (cd want/umb && helm dependency build . > /dev/null && helm template . --name-template r --namespace default --include-crds) > want.yaml &&
+	cmp_helm got.json want.yaml
+'
+
 test_expect_success 'helm: value files outside the repository are refused (also via symlink)' '
 	test_must_fail "$FERRY" render "$H" --path values --values ../../../../../etc/passwd 2> err &&
 	grep -q "outside the repository" err && grep -q "etc/passwd" err && ! grep -q "root:" err &&
@@ -129,6 +144,17 @@ test_expect_success 'helm path can be configured; a missing helm is a clear erro
 	"$FERRY" render "$H" --path basic --helm-path "$(command -v helm)" -o json > /dev/null &&
 	test_must_fail "$FERRY" render "$H" --path basic --helm-path /nonexistent/helm 2> err &&
 	grep -q "helm not found" err
+'
+
+test_expect_success 'a hung helm is killed at the timeout; temp directories are removed' '
+	printf "#!/bin/sh\nsleep 30\n" > slowhelm && chmod +x slowhelm &&
+	mkdir tmp && start=$(date +%s) &&
+	test_must_fail env TMPDIR="$TRASH/tmp" "$FERRY" render "$H" --path basic --helm-path "$TRASH/slowhelm" --timeout 1 2> err &&
+	grep -q "timed out" err && test $(( $(date +%s) - start )) -le 5 &&
+	test -z "$(ls -A tmp)" &&
+	TMPDIR="$TRASH/tmp" "$FERRY" render "$H" --path parent -o json > /dev/null &&
+	test_must_fail env TMPDIR="$TRASH/tmp" "$FERRY" render "$H" --path values --values nope.yaml 2> err &&
+	test -z "$(ls -A tmp)"
 '
 
 # ---- git sources (file://) ----
