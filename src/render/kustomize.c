@@ -3136,6 +3136,509 @@ static int xf_patches_json(struct kctx *c, const struct kt *t, struct acc *a)
 	return 0;
 }
 
+
+/* ---- replacements ---- */
+
+/* SmarterPathSplitter(path, "."): dots inside [..] do not split */
+static int split_dotted(const char *path, char ***out)
+{
+	int n = 0, alloc = 8;
+	char **segs = fy_xmalloc((size_t)alloc * sizeof(*segs));
+	const char *p = path;
+	while (1) {
+		const char *e = p;
+		if (*e == '[') {
+			const char *close = strchr(e, ']');
+			e = close ? close + 1 : e + strlen(e);
+			while (*e && *e != '.')
+				e++;
+		} else {
+			while (*e && *e != '.')
+				e++;
+		}
+		if (n + 2 >= alloc) {
+			alloc *= 2;
+			segs = fy_xrealloc(segs, (size_t)alloc * sizeof(*segs));
+		}
+		char *seg = fy_xstrndup(p, (size_t)(e - p));
+		size_t sl = strlen(seg);
+		if (seg[0] == '[' && sl >= 2 && seg[sl - 1] == ']' && !strchr(seg, '=')) {
+			memmove(seg, seg + 1, sl - 2);
+			seg[sl - 2] = 0;
+		}
+		segs[n++] = seg;
+		if (!*e)
+			break;
+		p = e + 1;
+	}
+	segs[n] = NULL;
+	*out = segs;
+	return n;
+}
+
+static int is_idx_number(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+static int is_list_index(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 2 && s[0] == '[' && s[n - 1] == ']';
+}
+
+/* PathGetter-style lookup for the source (exact [k=v] matches). */
+static json_t *lookup_path(json_t *node, char **segs, int n)
+{
+	for (int i = 0; i < n && node; i++) {
+		const char *seg = segs[i];
+		if (json_is_object(node)) {
+			node = json_object_get(node, seg);
+		} else if (json_is_array(node)) {
+			if (is_idx_number(seg)) {
+				node = json_array_get(node, (size_t)strtoul(seg, NULL, 10));
+			} else if (is_list_index(seg)) {
+				char *in = fy_xstrndup(seg + 1, strlen(seg) - 2);
+				char *eq = strchr(in, '=');
+				json_t *found = NULL, *e;
+				size_t j;
+				if (eq) {
+					*eq = 0;
+					json_array_foreach(node, j, e) {
+						char *t = scalar_text(json_object_get(e, in));
+						if (!found && t && !strcmp(t, eq + 1))
+							found = e;
+						free(t);
+					}
+				}
+				free(in);
+				node = found;
+			} else {
+				node = NULL;
+			}
+		} else {
+			node = NULL;
+		}
+	}
+	return node;
+}
+
+/* A scalar written without a tag: typed by its text (kyaml re-reads it). */
+static json_t *resolve_plain(const char *t)
+{
+	char *end;
+	if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE"))
+		return json_true();
+	if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE"))
+		return json_false();
+	if (!strcmp(t, "null") || !strcmp(t, "~") || !strcmp(t, "Null") || !strcmp(t, "NULL"))
+		return json_null();
+	if (*t && (isdigit((unsigned char)*t) || ((*t == '-' || *t == '+') && isdigit((unsigned char)t[1])))) {
+		long long v = strtoll(t, &end, 10);
+		if (!*end)
+			return json_integer(v);
+		double d = strtod(t, &end);
+		if (!*end)
+			return json_real(d);
+	}
+	return json_string(t);
+}
+
+struct rplctx {
+	const json_t *value;      /* the source node */
+	const char *delim;
+	long index;
+	int has_delim;
+	struct fy_err *err;
+	int found;
+};
+
+/* setFieldValue */
+static int rpl_set(struct rplctx *x, json_t *parent, const char *key, size_t idx, json_t *target, int created)
+{
+	json_t *nv;
+	x->found++;
+	if (x->has_delim) {
+		char *tt = target && !json_is_object(target) && !json_is_array(target) ? scalar_text(target) : NULL;
+		char *v = scalar_text(x->value);
+		struct fy_buf b;
+		if (!tt && !created && target && !json_is_null(target)) {
+			free(v);
+			return fy_err_set(x->err, FY_EINVALID, "delimiter option can only be used with scalar nodes");
+		}
+		fy_buf_init(&b, 0);
+		/* split tt on delim, insert/replace at index */
+		const char *s = tt ? tt : "";
+		size_t dl = strlen(x->delim);
+		long count = 0, i = 0;
+		for (const char *q = s;; count++) {
+			const char *e = dl ? strstr(q, x->delim) : NULL;
+			if (!e)
+				break;
+			q = e + dl;
+		}
+		count++;
+		if (x->index < 0) {
+			fy_buf_adds(&b, v ? v : "");
+			fy_buf_adds(&b, x->delim);
+			fy_buf_adds(&b, s);
+		} else {
+			const char *q = s;
+			for (i = 0; i < count; i++) {
+				const char *e = dl ? strstr(q, x->delim) : NULL;
+				size_t l = e ? (size_t)(e - q) : strlen(q);
+				if (i)
+					fy_buf_adds(&b, x->delim);
+				if (i == x->index)
+					fy_buf_adds(&b, v ? v : "");
+				else
+					fy_buf_add(&b, q, l);
+				q = e ? e + dl : q + l;
+			}
+			if (x->index >= count) {
+				fy_buf_adds(&b, x->delim);
+				fy_buf_adds(&b, v ? v : "");
+			}
+		}
+		nv = json_string(b.buf);
+		fy_buf_release(&b);
+		free(tt);
+		free(v);
+	} else if (created) {
+		if (json_is_object(x->value) || json_is_array(x->value)) {
+			nv = json_deep_copy(x->value);
+		} else {
+			char *v = scalar_text(x->value);
+			nv = v ? resolve_plain(v) : json_null();
+			free(v);
+		}
+	} else if (target && !json_is_object(target) && !json_is_array(target) && !json_is_object(x->value) &&
+		   !json_is_array(x->value)) {
+		char *v = scalar_text(x->value);
+		if (!v)
+			nv = json_null();
+		else if (json_is_string(target))
+			nv = json_string(v);
+		else
+			nv = resolve_plain(v);
+		free(v);
+	} else {
+		nv = json_deep_copy(x->value);
+	}
+	if (key)
+		json_object_set_new(parent, key, nv);
+	else
+		json_array_set_new(parent, idx, nv);
+	return 0;
+}
+
+/* PathMatcher over target fields; create makes missing parts. */
+static int rpl_walk(struct rplctx *x, json_t *parent, const char *key, size_t idx, json_t *node,
+		    char **segs, int n, int create, int created, int depth)
+{
+	if (depth > 100)
+		return 0;
+	if (n == 0)
+		return rpl_set(x, parent, key, idx, node, created);
+	const char *seg = segs[0];
+	const char *next = n > 1 ? segs[1] : "";
+	if (is_idx_number(seg)) {
+		size_t i = (size_t)strtoul(seg, NULL, 10);
+		if (!json_is_array(node))
+			return 0;
+		if (json_array_size(node) == i && create) {
+			json_array_append_new(node, is_list_index(next) || is_idx_number(next) ? json_array() :
+						    !*next ? json_null() : json_object());
+			created = 1;
+		}
+		if (i >= json_array_size(node))
+			return fy_err_set(x->err, FY_EINVALID, "index %zu specified but only %zu elements found", i,
+					  json_array_size(node));
+		return rpl_walk(x, node, NULL, i, json_array_get(node, i), segs + 1, n - 1, create, created, depth + 1);
+	}
+	if (is_list_index(seg)) {
+		char *in = fy_xstrndup(seg + 1, strlen(seg) - 2);
+		char *eq = strchr(in, '=');
+		regex_t re;
+		int rc = 0, matched = 0;
+		if (!json_is_array(node) || !eq) {
+			free(in);
+			return 0;
+		}
+		*eq = 0;
+		if (regcomp(&re, eq + 1, REG_EXTENDED | REG_NOSUB)) {
+			free(in);
+			return fy_err_set(x->err, FY_EINVALID, "bad regex in path element \"%s\"", seg);
+		}
+		for (size_t i = 0; i < json_array_size(node) && !rc; i++) {
+			json_t *e = json_array_get(node, i);
+			char *t = *in ? scalar_text(json_object_get(e, in)) : scalar_text(e);
+			if (t && !regexec(&re, t, 0, NULL, 0)) {
+				matched = 1;
+				rc = *in ? rpl_walk(x, node, NULL, i, e, segs + 1, n - 1, create, created, depth + 1)
+					 : rpl_walk(x, node, NULL, i, e, segs + 1, n - 1, create, created, depth + 1);
+			}
+			free(t);
+		}
+		if (!rc && !matched && create) {
+			json_t *el = *in ? json_pack("{s:s}", in, eq + 1) : json_string(eq + 1);
+			json_array_append_new(node, el);
+			size_t i = json_array_size(node) - 1;
+			rc = rpl_walk(x, node, NULL, i, el, segs + 1, n - 1, create, 1, depth + 1);
+		}
+		regfree(&re);
+		free(in);
+		return rc;
+	}
+	if (!strcmp(seg, "*")) {
+		int rc = 0;
+		if (json_is_array(node)) {
+			for (size_t i = 0; i < json_array_size(node) && !rc; i++)
+				rc = rpl_walk(x, node, NULL, i, json_array_get(node, i), segs + 1, n - 1, create, created,
+					      depth + 1);
+		} else if (json_is_object(node)) {
+			const char *k;
+			json_t *v;
+			json_object_foreach(node, k, v) {
+				rc = rpl_walk(x, node, k, 0, v, segs + 1, n - 1, create, created, depth + 1);
+				if (rc)
+					break;
+			}
+		}
+		return rc;
+	}
+	if (!json_is_object(node)) {
+		if (create && json_is_null(node) && parent) {
+			node = json_object();
+			if (key)
+				json_object_set_new(parent, key, node);
+			else
+				json_array_set_new(parent, idx, node);
+		} else {
+			return 0;
+		}
+	}
+	json_t *f = json_object_get(node, seg);
+	if (!f) {
+		if (!create)
+			return 0;
+		f = is_list_index(next) || is_idx_number(next) ? json_array() : !*next ? json_null() : json_object();
+		json_object_set_new(node, seg, f);
+		created = 1;
+	}
+	const char *k2 = json_object_iter_key(json_object_iter_at(node, seg));
+	return rpl_walk(x, node, k2, 0, f, segs + 1, n - 1, create, created, depth + 1);
+}
+
+/* ResId.IsSelectedBy for any of r's ids (current, then previous). */
+static int res_selected_by(const struct res *r, const json_t *sel)
+{
+	const char *g = jstr0(sel, "group"), *v = jstr0(sel, "version"), *k = jstr0(sel, "kind");
+	const char *name = jstr0(sel, "name"), *ns = jstr0(sel, "namespace");
+	size_t n = r->prev_names.n;
+	for (size_t i = 0; i <= n; i++) {
+		const char *in = i == 0 ? res_name(r) : r->prev_names.v[i - 1];
+		const char *ik = i == 0 ? r->gvk.kind : r->prev_kinds.v[i - 1];
+		const char *ins = i == 0 ? res_ns(r) : r->prev_ns.v[i - 1];
+		if (*name && strcmp(name, in))
+			continue;
+		if (*ns && strcmp(eff_ns_of(r->gvk.group, r->gvk.version, ik, ins),
+				  eff_ns_of(g, v, k, ns)))
+			continue;
+		if (!gvk_selected(r->gvk.group, r->gvk.version, ik, g, v, k))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static int match_lbl_anno(struct kctx *c, const struct res *r, const json_t *sel, int *out)
+{
+	*out = 1;
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? "annotationSelector" : "labelSelector";
+		const char *v = jstr(sel, f);
+		struct fy_labelsel *ls = NULL;
+		if (!v || !*v)
+			continue;
+		if (fy_labelsel_parse(v, &ls, c->err))
+			return FY_EINVALID;
+		if (!fy_labelsel_match(ls, jobj(jobj(r->obj, "metadata"), i ? "annotations" : "labels")))
+			*out = 0;
+		fy_labelsel_free(ls);
+	}
+	return 0;
+}
+
+static int one_replacement(struct kctx *c, struct acc *a, const json_t *rp, const char *what)
+{
+	json_t *src = jobj((json_t *)rp, "source"), *targets = jarr(rp, "targets"), *value, *e;
+	struct res *srcres = NULL;
+	char **segs;
+	int n, rc = 0;
+	size_t i;
+	if (!src || !targets)
+		return fy_err_set(c->err, FY_EINVALID, "%s: replacements must specify a source and at least one target",
+				  what);
+	for (i = 0; i < a->rm.n; i++)
+		if (res_selected_by(a->rm.v[i], src)) {
+			if (srcres)
+				return fy_err_set(c->err, FY_ECONFLICT, "%s: multiple matches for source selector", what);
+			srcres = a->rm.v[i];
+		}
+	if (!srcres)
+		return fy_err_set(c->err, FY_ENOTFOUND, "%s: nothing selected by the source selector", what);
+	const char *fp = jstr(src, "fieldPath");
+	if (!fp || !*fp)
+		fp = "metadata.name";
+	n = split_dotted(fp, &segs);
+	value = lookup_path(srcres->obj, segs, n);
+	free_segs(segs);
+	if (!value || json_is_null(value) || (json_is_object(value) && !json_object_size(value)) ||
+	    (json_is_array(value) && !json_array_size(value)))
+		return fy_err_set(c->err, FY_ENOTFOUND, "%s: fieldPath `%s` is missing for replacement source", what, fp);
+	json_incref(value);
+	json_t *sopts = jobj(src, "options");
+	const char *sdelim = jstr(sopts, "delimiter");
+	if (sdelim && *sdelim) {
+		char *t = json_is_object(value) || json_is_array(value) ? NULL : scalar_text(value);
+		json_int_t idx = json_integer_value(json_object_get(sopts, "index"));
+		if (!t) {
+			json_decref(value);
+			return fy_err_set(c->err, FY_EINVALID, "%s: delimiter option can only be used with scalar nodes",
+					  what);
+		}
+		/* split and pick */
+		size_t dl = strlen(sdelim);
+		const char *q = t;
+		json_int_t k = 0;
+		json_t *picked = NULL;
+		while (1) {
+			const char *en = strstr(q, sdelim);
+			size_t l = en ? (size_t)(en - q) : strlen(q);
+			if (k == idx) {
+				picked = json_stringn(q, l);
+				break;
+			}
+			if (!en)
+				break;
+			q = en + dl;
+			k++;
+		}
+		free(t);
+		json_decref(value);
+		if (!picked)
+			return fy_err_set(c->err, FY_EINVALID, "%s: options.index %lld is out of bounds", what,
+					  (long long)idx);
+		value = picked;
+	}
+	json_array_foreach(targets, i, e) {
+		json_t *sel = jobj(e, "select"), *fps = jarr(e, "fieldPaths"), *rej = jarr(e, "reject");
+		json_t *topts = jobj(e, "options");
+		struct rplctx x = { value, jstr(topts, "delimiter"), (long)json_integer_value(json_object_get(topts, "index")),
+				    0, c->err, 0 };
+		int create = json_is_true(json_object_get(topts, "create"));
+		x.has_delim = x.delim && *x.delim;
+		if (!sel) {
+			rc = fy_err_set(c->err, FY_EINVALID, "%s: target must specify resources to select", what);
+			break;
+		}
+		for (size_t r = 0; r < a->rm.n && !rc; r++) {
+			struct res *res = a->rm.v[r];
+			int ok, rejected = 0;
+			size_t j;
+			json_t *rj;
+			if ((rc = match_lbl_anno(c, res, sel, &ok)))
+				break;
+			if (!ok)
+				continue;
+			json_array_foreach(rej, j, rj) {
+				int m;
+				if (jstr(rj, "labelSelector") || jstr(rj, "annotationSelector")) {
+					if ((rc = match_lbl_anno(c, res, rj, &m)))
+						break;
+					if (m)
+						rejected = 1;
+				}
+				if (jstr(rj, "group") || jstr(rj, "version") || jstr(rj, "kind") || jstr(rj, "name") ||
+				    jstr(rj, "namespace"))
+					if (res_selected_by(res, rj))
+						rejected = 1;
+			}
+			if (rc)
+				break;
+			if (rejected || !res_selected_by(res, sel))
+				continue;
+			size_t nf = fps ? json_array_size(fps) : 1;
+			for (size_t f = 0; f < nf && !rc; f++) {
+				const char *path = fps ? json_string_value(json_array_get(fps, f)) : "metadata.name";
+				if (!path)
+					continue;
+				n = split_dotted(path, &segs);
+				x.found = 0;
+				rc = rpl_walk(&x, NULL, NULL, 0, res->obj, segs, n, create, 0, 0);
+				free_segs(segs);
+				if (!rc && !x.found)
+					rc = fy_err_set(c->err, FY_ENOTFOUND, "%s: unable to find %sfield \"%s\" in replacement target",
+							what, create ? "or create " : "", path);
+			}
+			res_refresh_gvk(res);
+		}
+		if (rc)
+			break;
+	}
+	json_decref(value);
+	acc_invalidate(a);
+	return rc;
+}
+
+static int xf_replacements(struct kctx *c, const struct kt *t, struct acc *a)
+{
+	json_t *list = json_object_get(t->k, "replacements"), *e;
+	size_t i;
+	char what[600];
+	json_array_foreach(list, i, e) {
+		int rc = 0;
+		snprintf(what, sizeof(what), "kustomization \"%s\": replacements[%zu]", t->file, i);
+		if (jstr(e, "path")) {
+			struct fy_buf b;
+			json_t *docs, *d;
+			size_t j;
+			if ((rc = kt_read(c, t, jstr(e, "path"), what, &b)))
+				return rc;
+			docs = fy_yaml_load_all(b.buf, b.len, jstr(e, "path"), &FY_YAML_LIMITS_DEFAULT, c->err);
+			fy_buf_release(&b);
+			if (!docs)
+				return fy_err_prefix(c->err, "%s", what);
+			json_array_foreach(docs, j, d) {
+				if (json_is_array(d)) {
+					size_t k;
+					json_t *x;
+					json_array_foreach(d, k, x) {
+						if ((rc = one_replacement(c, a, x, what)))
+							break;
+					}
+				} else {
+					rc = one_replacement(c, a, d, what);
+				}
+				if (rc)
+					break;
+			}
+			json_decref(docs);
+		} else {
+			rc = one_replacement(c, a, e, what);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- the target ---- */
 
 static int load_configurations(struct kctx *c, const struct kt *t, struct acc *a)
@@ -3217,9 +3720,8 @@ static int accumulate_target(struct kctx *c, struct kt *t, struct acc *a)
 		return rc;
 	if ((rc = xf_images(c, t, a)))
 		return rc;
-	if (nonempty(t->k, "replacements"))
-		return fy_err_set(c->err, FY_EUNSUPPORTED,
-				  "kustomization \"%s\": field \"replacements\" is not supported", t->file);
+	if ((rc = xf_replacements(c, t, a)))
+		return rc;
 	if (nonempty(t->k, "vars"))
 		return fy_err_set(c->err, FY_EUNSUPPORTED, "kustomization \"%s\": field \"vars\" is not supported",
 				  t->file);
