@@ -495,6 +495,20 @@ static json_t *parse_output(const struct fy_buf *out, struct fy_err *err)
 	return res;
 }
 
+/* "$name/..." where name is not a build env variable: a multi-source $ref. */
+static int ref_value_file(const char *s, const char *const *env)
+{
+	size_t n;
+
+	if (s[0] != '$' || s[1] == '{' || s[1] == '$')
+		return 0;
+	n = strcspn(s + 1, "/");
+	for (const char *const *e = env; e && *e; e++)
+		if (!strncmp(*e, s + 1, n) && (*e)[n] == '=')
+			return 0;
+	return 1;
+}
+
 static json_t *render_copied(struct copy *c, const char *path, const json_t *helm, const struct fy_helm_ctx *ctx,
 			     const char *tmp, struct fy_err *err)
 {
@@ -512,6 +526,12 @@ static json_t *render_copied(struct copy *c, const char *path, const json_t *hel
 		char *disk = NULL, *name;
 		if (!json_is_string(vf))
 			continue;
+		if (ref_value_file(json_string_value(vf), env)) {
+			rc = fy_err_set(err, FY_EUNSUPPORTED,
+					"value file '%s' refers to another source ($ref), which is not supported here",
+					json_string_value(vf));
+			goto out;
+		}
 		name = fy_helm_envsubst(json_string_value(vf), env);
 		rc = fy_helm_check_arg("value file", name, err);
 		if (!rc && is_url(name)) {

@@ -763,3 +763,19 @@ void test_render_glob__compiled(void)
 	FY_ASSERT_STR(n ? n : e2.msg, "");
 	free(n);
 }
+
+void test_render_helm__ref_value_files_refused(void)
+{
+	struct fy_vfs *v = NULL;
+	char *dir = repo_dir();
+	struct fy_err err = { 0 };
+	FY_ASSERT_INT(fy_vfs_disk_new(&v, dir, &err), 0);
+	json_t *src = json_pack("{s:s,s:{s:[s]}}", "path", "helmchart", "helm", "valueFiles", "$values/env/prod.yaml");
+	json_t *out = fy_render_source(src, v, &(struct fy_render_opts){ 0 }, NULL, &err);
+	FY_ASSERT(!out);
+	FY_ASSERT_INT(err.code, FY_EUNSUPPORTED);
+	FY_ASSERT(strstr(err.msg, "$values/env/prod.yaml"));
+	json_decref(src);
+	fy_vfs_free(v);
+	free(dir);
+}
