@@ -187,6 +187,43 @@ static int l_print(lua_State *L)
 	return 0;
 }
 
+/* ------------------------------------------------------------- xpcall */
+
+static int timed_out(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ((struct sbx *)ud)->timed_out;
+}
+
+/* error handler wrapper; upvalue 1: the user's handler */
+static int xpcall_handler(lua_State *L)
+{
+	if (timed_out(L))
+		return 1;	/* never run user code once the budget is spent */
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_pcall(L, lua_gettop(L) - 1, 1, 0);
+	return 1;
+}
+
+/* xpcall(f, handler, ...): LuaJIT would re-enter a failing handler */
+static int l_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_checkany(L, 2);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, xpcall_handler, 1);
+	lua_replace(L, 2);	/* stack: f, handler, args... */
+	lua_pushvalue(L, 1);
+	for (int i = 3; i <= n; i++)
+		lua_pushvalue(L, i);
+	int st = lua_pcall(L, n - 2, LUA_MULTRET, 2);
+	lua_pushboolean(L, st == 0);
+	lua_insert(L, n + 1);
+	return lua_gettop(L) - n;	/* status, results or error */
+}
+
 /* ------------------------------------------------------------- load (text only) */
 
 static int l_loadstring(lua_State *L)
@@ -487,6 +524,8 @@ static void setup(lua_State *L, int open_libs)
 	lua_setglobal(L, "tostring");
 	lua_pushcfunction(L, l_print);
 	lua_setglobal(L, "print");
+	lua_pushcfunction(L, l_xpcall);
+	lua_setglobal(L, "xpcall");
 	if (!open_libs) {
 		/* luaopen_base also opens coroutine; gopher-lua's sandbox has none */
 		setnil(L, LUA_GLOBALSINDEX, "coroutine");
