@@ -1,0 +1,30 @@
+#!/bin/sh
+# run.sh - ferry's benchmarks (not tests): `make bench` runs this after
+# building build/ferry. Each benchmark has its own clearly separated
+# section below; append new ones at the end, POSIX sh only.
+# Environment: FERRY (binary under test, default build/ferry),
+# BENCH_BUILD (where bench programs are built, default build/bench).
+set -u
+cd "$(dirname "$0")/.."
+FERRY=${FERRY:-build/ferry}
+BENCH_BUILD=${BENCH_BUILD:-build/bench}
+mkdir -p "$BENCH_BUILD" bench/results
+
+# ---------------------------------------------------------------------------
+# apiserver: `ferry kube` writes/s, mutating-call latency, watch delivery
+# latency with 100 watchers, RSS at 20,000 objects (bench/apibench.c).
+# Results: bench/results/apiserver.txt. Knobs: APIBENCH_OBJECTS,
+# APIBENCH_CLIENTS, APIBENCH_WATCHERS, APIBENCH_ARGS (extra flags).
+# ---------------------------------------------------------------------------
+if cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototypes \
+	-o "$BENCH_BUILD/apibench" bench/apibench.c -lcurl -ljansson -lpthread; then
+	echo "== bench: apiserver"
+	# shellcheck disable=SC2086 # APIBENCH_ARGS is a list of flags
+	"$BENCH_BUILD/apibench" --ferry "$FERRY" \
+		--objects "${APIBENCH_OBJECTS:-20000}" --clients "${APIBENCH_CLIENTS:-4}" \
+		--watchers "${APIBENCH_WATCHERS:-100}" --watch-events 200 \
+		--out bench/results/apiserver.txt ${APIBENCH_ARGS:-} || echo "bench: apiserver: apibench failed"
+else
+	echo "bench: apiserver: could not build bench/apibench.c"
+fi
+# --- end of apiserver section ----------------------------------------------
