@@ -1,6 +1,7 @@
 /*
  * luasandbox.c - LuaJIT sandbox for health scripts; see luasandbox.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -276,56 +277,116 @@ static int l_load(lua_State *L)
 
 /* ------------------------------------------------------------- pattern guard */
 
-/* Count quantified items of a Lua pattern (backtracking points). */
-static int pattern_quantifiers(const char *p, size_t n, int *anchored)
+/* Does c belong to the Lua class letter cl (%a, %d, ...)? */
+static int class_has(int cl, unsigned char c)
 {
-	size_t i = 0;
-	int q = 0;
-	*anchored = n > 0 && p[0] == '^';
-	if (*anchored)
-		i = 1;
-	while (i < n) {
-		char c = p[i];
-		if (c == '%') {
-			if (i + 1 < n && p[i + 1] == 'b') {
-				q++;	/* %bxy scans forward */
-				i += 4;
-				continue;
-			}
-			if (i + 1 < n && p[i + 1] == 'f') {
-				i += 2;
-				if (i < n && p[i] == '[') {
-					for (i++; i < n && p[i] != ']'; i++)
-						if (p[i] == '%')
-							i++;
-					i++;
-				}
-				continue;
-			}
-			i += 2;
-		} else if (c == '[') {
-			i++;
-			if (i < n && p[i] == '^')
-				i++;
-			if (i < n && p[i] == ']')
-				i++;
-			while (i < n && p[i] != ']') {
-				if (p[i] == '%')
-					i++;
-				i++;
-			}
-			i++;
-		} else {
-			i++;
+	int r;
+	switch (cl | 0x20) {
+	case 'a': r = isalpha(c); break;
+	case 'c': r = iscntrl(c); break;
+	case 'd': r = isdigit(c); break;
+	case 'l': r = islower(c); break;
+	case 'p': r = ispunct(c); break;
+	case 's': r = isspace(c); break;
+	case 'u': r = isupper(c); break;
+	case 'w': r = isalnum(c); break;
+	case 'x': r = isxdigit(c); break;
+	case 'z': r = c == 0; break;
+	default: return cl == c;
+	}
+	return (cl & 0x20) ? r != 0 : r == 0;
+}
+
+/* Parse one single-char pattern item at p[*i] into set; advances *i. */
+static void item_set(const char *p, size_t n, size_t *i, unsigned char set[256])
+{
+	size_t k = *i;
+	memset(set, 0, 256);
+	if (p[k] == '.') {
+		memset(set, 1, 256);
+		*i = k + 1;
+	} else if (p[k] == '%' && k + 1 < n) {
+		for (int c = 0; c < 256; c++)
+			set[c] = (unsigned char)class_has((unsigned char)p[k + 1], (unsigned char)c);
+		*i = k + 2;
+	} else if (p[k] == '[') {
+		int neg = 0;
+		k++;
+		if (k < n && p[k] == '^') {
+			neg = 1;
+			k++;
 		}
-		if (i < n && (p[i] == '*' || p[i] == '+' || p[i] == '-')) {
-			q++;
+		size_t first = k;
+		while (k < n && (p[k] != ']' || k == first)) {
+			if (p[k] == '%' && k + 1 < n) {
+				for (int c = 0; c < 256; c++)
+					if (class_has((unsigned char)p[k + 1], (unsigned char)c))
+						set[c] = 1;
+				k += 2;
+			} else if (k + 2 < n && p[k + 1] == '-' && p[k + 2] != ']') {
+				for (int c = (unsigned char)p[k]; c <= (unsigned char)p[k + 2]; c++)
+					set[c] = 1;
+				k += 3;
+			} else {
+				set[(unsigned char)p[k]] = 1;
+				k++;
+			}
+		}
+		if (neg)
+			for (int c = 0; c < 256; c++)
+				set[c] = !set[c];
+		*i = k < n ? k + 1 : n;
+	} else {
+		set[(unsigned char)p[k]] = 1;
+		*i = k + 1;
+	}
+}
+
+/*
+ * Estimate the backtracking work of matching pattern p on subject s: each
+ * quantified item can take at most (longest run of its class in s) + 1
+ * lengths, the unanchored search tries every start position.
+ */
+static double pattern_cost(const char *p, size_t pn, const char *s, size_t sn)
+{
+	unsigned char set[256];
+	double cost = 1;
+	size_t i = 0;
+	int anchored = pn > 0 && p[0] == '^';
+	if (anchored)
+		i = 1;
+	while (i < pn && cost < 1e30) {
+		if (p[i] == '%' && i + 1 < pn && p[i + 1] == 'b') {
+			cost *= (double)sn + 1;
+			i += 4;
+			continue;
+		}
+		if (p[i] == '%' && i + 1 < pn && p[i + 1] == 'f') {
+			i += 2;
+			if (i < pn && p[i] == '[')
+				item_set(p, pn, &i, set);
+			continue;
+		}
+		if (p[i] == '(' || p[i] == ')' || (p[i] == '$' && i + 1 == pn)) {
 			i++;
-		} else if (i < n && p[i] == '?') {
+			continue;
+		}
+		item_set(p, pn, &i, set);
+		if (i < pn && (p[i] == '*' || p[i] == '+' || p[i] == '-')) {
+			size_t run = 0, best = 0;
+			for (size_t k = 0; k < sn; k++) {
+				run = set[(unsigned char)s[k]] ? run + 1 : 0;
+				if (run > best)
+					best = run;
+			}
+			cost *= (double)best + 1;
+			i++;
+		} else if (i < pn && p[i] == '?') {
+			cost *= 2;
 			i++;
 		}
 	}
-	return q;
+	return anchored ? cost : cost * ((double)sn + 1);
 }
 
 /* upvalue 1: the original string function; arg 1 subject, arg 2 pattern */
@@ -335,12 +396,8 @@ static int l_guarded(lua_State *L)
 	const char *s = lua_tolstring(L, 1, &sn);
 	const char *p = lua_tolstring(L, 2, &pn);
 	int plain = lua_toboolean(L, 4) && lua_tocfunction(L, lua_upvalueindex(2)) != NULL;
-	if (s && p && !plain) {
-		int anchored, q = pattern_quantifiers(p, pn, &anchored);
-		double cost = pow((double)sn + 1.0, (double)(q + (anchored ? 0 : 1)));
-		if (q > 0 && cost > PATTERN_BUDGET)
-			return luaL_error(L, "pattern too complex for a subject of %d bytes", (int)sn);
-	}
+	if (s && p && !plain && pattern_cost(p, pn, s, sn) > PATTERN_BUDGET)
+		return luaL_error(L, "pattern too complex for a subject of %d bytes", (int)sn);
 	int n = lua_gettop(L);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
