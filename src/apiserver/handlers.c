@@ -139,13 +139,10 @@ static void reg_opts(struct fy_req *r, struct fy_reg_opts *o, const char *sub)
 	o->subresource = sub && *sub ? sub : NULL;
 	o->field_manager = fy_http_query(r, "fieldManager");
 	if (!o->field_manager || !*o->field_manager) {
-		static __thread char ua[128];
-		const char *u = r->user_agent ? r->user_agent : "unknown";
-		size_t l = strcspn(u, "/");
-		if (l >= sizeof(ua))
-			l = sizeof(ua) - 1;
-		memcpy(ua, u, l);
-		ua[l] = 0;
+		static __thread char ua[FY_SSA_MANAGER_MAX + 1];
+		char *m = fy_ssa_manager_from_user_agent(r->user_agent ? r->user_agent : "");
+		snprintf(ua, sizeof(ua), "%s", m);
+		free(m);
 		o->field_manager = ua;
 	}
 }
@@ -395,6 +392,26 @@ static json_t *apply_patch(const char *ctype, const json_t *cur, const json_t *p
 	return NULL;
 }
 
+/* 409 with details.causes of type FieldManagerConflict, as kube-apiserver sends them */
+static int conflict_status(struct fy_req *r, const json_t *conflicts, const struct route *rt)
+{
+	char *msg = fy_ssa_conflicts_message(conflicts);
+	json_t *causes = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(conflicts, i, c) json_array_append_new(
+		causes, json_pack("{s:s,s:O*,s:O*}", "reason", "FieldManagerConflict", "message",
+				  json_object_get(c, "message"), "field", json_object_get(c, "path")));
+	json_t *st = json_pack("{s:s,s:s,s:{},s:s,s:s,s:s,s:{s:s,s:s,s:s,s:o},s:i}", "kind", "Status", "apiVersion",
+			       "v1", "metadata", "status", "Failure", "message", msg ? msg : "conflict", "reason",
+			       "Conflict", "details", "name", rt->name, "group", rt->group, "kind", rt->resource, "causes",
+			       causes, "code", 409);
+	free(msg);
+	int ret = fy_http_json(r, 409, st);
+	json_decref(st);
+	return ret;
+}
+
 static int do_patch(struct fy_req *r, const struct fy_kind *k, const struct route *rt)
 {
 	struct fy_err err = FY_ERR_INIT;
@@ -466,10 +483,22 @@ static int do_patch(struct fy_req *r, const struct fy_kind *k, const struct rout
 		} else if (is_apply) {
 			json_t *conflicts = NULL;
 			int force = is_true(fy_http_query(r, "force"));
+			if (fy_ssa_validate_manager(fy_http_query(r, "fieldManager"), 1, &err)) {
+				json_decref(cur);
+				break;
+			}
 			if (fy_ssa_apply(target, patch, o.field_manager, force, k->group, k->version, k->kind,
 					 k->has_status ? FY_SSA_STATUS_SUBRESOURCE : 0u, &next,
-					 &conflicts, &err))
+					 &conflicts, &err)) {
 				next = NULL;
+				if (conflicts && err.code == FY_ECONFLICT) {
+					json_decref(cur);
+					json_decref(patch);
+					int ret = conflict_status(r, conflicts, rt);
+					json_decref(conflicts);
+					return ret;
+				}
+			}
 			json_decref(conflicts);
 			o.field_manager = NULL; /* managedFields already updated by the apply */
 		} else {

@@ -1347,7 +1347,6 @@ static json_t *delete_now_locked(struct fy_reg *reg, struct kstate *ks, const st
 		crd_unregister(reg, obj);
 	json_t *ret = json_deep_copy(obj);
 	*wait_rv = store_del(reg, ks, ns, name, obj);
-	json_object_set(meta_of(ret), "resourceVersion", json_string_nocheck(""));
 	json_object_del(meta_of(ret), "resourceVersion");
 	return as_version(ret, k);
 }
