@@ -116,18 +116,18 @@ test_expect_success 'create the namespace' '
 # Each test runs in a subshell, so the live server's pid is read from the
 # last line of $TRASH/.pids (start_kube appends to it) rather than $kd_PID.
 round() {
-	n=$1 delay=$2
+	rnd=$1 delay=$2
 	url=$(sed -n 's/^ *server: *//p' "$kd_KC")
 	token=$(cat "$TRASH/kd/token")
 	before=$(wc -l < "$ACK")
-	python3 "$TRASH/writer.py" "$url" "$token" "$ACK" "r$n" 30 &
+	python3 "$TRASH/writer.py" "$url" "$token" "$ACK" "r$rnd" 30 &
 	wpid=$!
 	# count the delay from the first acknowledged write (slow sanitizer builds)
 	wait_for 20 sh -c "test \$(wc -l < '$ACK') -gt $before" || return 1
 	sleep "$delay"
 	kill -9 "$(tail -1 "$TRASH/.pids")"
 	wait "$wpid"
-	echo "round $n: killed ${delay}s after its first ack, $(( $(wc -l < "$ACK") - before )) writes acknowledged in this round"
+	echo "round $rnd: killed ${delay}s after its first ack, $(( $(wc -l < "$ACK") - before )) writes acknowledged in this round"
 	start_kube kd >/dev/null 2>&1 || { cat "$TRASH/kd.log"; return 1; }
 	url=$(sed -n 's/^ *server: *//p' "$kd_KC")
 	token=$(cat "$TRASH/kd/token")
@@ -142,9 +142,10 @@ test_expect_success 'after the restarts kubectl lists every acknowledged object'
 	test "$(kubectl --kubeconfig "$kd_KC" -n $NS get cm -o name | grep -c "configmap/r[123]-")" -ge "$(cut -d" " -f2 "$ACK" | sort -u | wc -l)"
 '
 test_expect_success 'a graceful stop and restart keeps everything too' '
-	pid=$(tail -1 "$TRASH/.pids") && kill "$pid" && wait_for 10 sh -c "! kill -0 $pid" &&
+	pid=$(tail -1 "$TRASH/.pids") && kill "$pid" && wait_for 20 sh -c "! kill -0 $pid" &&
+	cp "$TRASH/kd.log" "$TRASH/kd-stopped.log" &&
 	start_kube kd >/dev/null 2>&1 &&
 	python3 "$TRASH/check.py" "$(sed -n "s/^ *server: *//p" "$kd_KC")" "$(cat "$TRASH/kd/token")" "$ACK" &&
-	! grep -E "runtime error|AddressSanitizer" "$TRASH/kd.log"
+	! grep -E "runtime error|AddressSanitizer|LeakSanitizer" "$TRASH/kd-stopped.log"
 '
 test_done
