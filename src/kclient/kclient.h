@@ -184,6 +184,7 @@ struct fy_kc_resource {
 	char name[128];        /* plural resource name, "deployments" */
 	int namespaced;
 	unsigned verbs;        /* FY_KC_VERB_* */
+	int preferred;         /* version is its group's preferred version */
 };
 
 /*
@@ -195,7 +196,8 @@ int fy_kc_resolve(struct fy_kc *kc, const char *api_version, const char *kind, s
 		  struct fy_err *err);
 /*
  * Every resource of the server (every group, every served version;
- * subresources left out). *out is a malloc'd array (free()), *n its size.
+ * subresources left out; .preferred marks the group's preferred version,
+ * which a cache watching "everything" should use). *out is a malloc'd array (free()), *n its size.
  * refresh nonzero forces a refresh (still rate limited to once per 5 s).
  */
 int fy_kc_resources(struct fy_kc *kc, int refresh, struct fy_kc_resource **out, size_t *n, struct fy_err *err);
