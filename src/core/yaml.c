@@ -216,11 +216,26 @@ static int days_in(int month, int year)
 	return d[month - 1];
 }
 
-/* go-yaml v2 parseTimestamp: the four time.Parse layouts it tries */
-static int is_timestamp(const char *s, size_t n)
+/* a timestamp's fields, as Go's time.Parse reads them */
+struct tstamp {
+	int year, mon, day, h, mi, sec;
+	char frac[10];        /* at most 9 fraction digits, trailing zeros kept */
+	int off_min;          /* zone offset in minutes (0: UTC) */
+};
+
+/*
+ * go-yaml parseTimestamp (v2 and v3 alike): the time.Parse layouts it
+ * tries ("2006-1-2T15:4:5.999999999Z07:00", the same with "t", "2006-1-2
+ * 15:4:5.999999999" and "2006-1-2"). ts may be NULL.
+ */
+static int parse_timestamp(const char *s, size_t n, struct tstamp *ts)
 {
 	const char *end = s + n;
-	int year = 0, mon, day, h, mi, sec;
+	int year = 0, mon, day, h = 0, mi = 0, sec = 0;
+	struct tstamp dummy;
+	if (!ts)
+		ts = &dummy;
+	memset(ts, 0, sizeof(*ts));
 	if (n < 5)
 		return 0;
 	for (int k = 0; k < 4; k++) {
@@ -237,6 +252,9 @@ static int is_timestamp(const char *s, size_t n)
 		return 0;
 	if (getnum12(&s, end, &day) || day < 1 || day > days_in(mon, year))
 		return 0;
+	ts->year = year;
+	ts->mon = mon;
+	ts->day = day;
 	if (s == end)
 		return 1;
 	char sep = *s++;
@@ -252,19 +270,62 @@ static int is_timestamp(const char *s, size_t n)
 		return 0;
 	if (getnum12(&s, end, &sec) || sec > 59)
 		return 0;
+	ts->h = h;
+	ts->mi = mi;
+	ts->sec = sec;
 	if (end - s >= 2 && (*s == '.' || *s == ',') && is_digit(s[1])) {
+		size_t nf = 0;
 		s++;
-		while (s < end && is_digit(*s))
+		while (s < end && is_digit(*s)) {
+			if (nf < 9)
+				ts->frac[nf++] = *s;
 			s++;
+		}
+		ts->frac[nf] = 0;
 	}
 	if (sep == ' ')
 		return s == end;
 	if (s < end && *s == 'Z')
 		return s + 1 == end;
 	if (end - s == 6 && (*s == '+' || *s == '-') && is_digit(s[1]) &&
-	    is_digit(s[2]) && s[3] == ':' && is_digit(s[4]) && is_digit(s[5]))
+	    is_digit(s[2]) && s[3] == ':' && is_digit(s[4]) && is_digit(s[5])) {
+		int oh = (s[1] - '0') * 10 + s[2] - '0', om = (s[4] - '0') * 10 + s[5] - '0';
+		if (oh > 24 || om > 60)
+			return 0;
+		ts->off_min = (*s == '-' ? -1 : 1) * (oh * 60 + om);
 		return 1;
+	}
 	return 0;
+}
+
+static int is_timestamp(const char *s, size_t n)
+{
+	return parse_timestamp(s, n, NULL);
+}
+
+/*
+ * The text encoding/json gives a Go time.Time (RFC 3339 with nanoseconds,
+ * trailing fraction zeros dropped, "Z" for a zero offset): what a timestamp
+ * read by go-yaml v3 into an interface{} becomes in kustomize's output.
+ */
+static json_t *timestamp_json(const char *s, size_t n)
+{
+	struct tstamp ts;
+	char out[64], frac[12] = "", zone[8] = "Z";
+	if (!parse_timestamp(s, n, &ts))
+		return json_stringn(s, n);
+	size_t nf = strlen(ts.frac);
+	while (nf && ts.frac[nf - 1] == '0')
+		nf--;
+	if (nf)
+		snprintf(frac, sizeof(frac), ".%.*s", (int)nf, ts.frac);
+	if (ts.off_min) {
+		int a = ts.off_min < 0 ? -ts.off_min : ts.off_min;
+		snprintf(zone, sizeof(zone), "%c%02d:%02d", ts.off_min < 0 ? '-' : '+', a / 60 % 100, a % 60);
+	}
+	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d%s%s", ts.year, ts.mon, ts.day, ts.h,
+		 ts.mi, ts.sec, frac, zone);
+	return json_string(out);
 }
 
 /* ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
@@ -304,30 +365,31 @@ struct word {
 	const char *s;
 	enum rkind kind;
 	int b;
+	int v11;      /* YAML 1.1 only: a string for go-yaml v3 */
 };
 
 static const struct word words[] = {
-	{ "y", R_BOOL, 1 }, { "Y", R_BOOL, 1 }, { "yes", R_BOOL, 1 },
-	{ "Yes", R_BOOL, 1 }, { "YES", R_BOOL, 1 }, { "true", R_BOOL, 1 },
-	{ "True", R_BOOL, 1 }, { "TRUE", R_BOOL, 1 }, { "on", R_BOOL, 1 },
-	{ "On", R_BOOL, 1 }, { "ON", R_BOOL, 1 },
-	{ "n", R_BOOL, 0 }, { "N", R_BOOL, 0 }, { "no", R_BOOL, 0 },
-	{ "No", R_BOOL, 0 }, { "NO", R_BOOL, 0 }, { "false", R_BOOL, 0 },
-	{ "False", R_BOOL, 0 }, { "FALSE", R_BOOL, 0 }, { "off", R_BOOL, 0 },
-	{ "Off", R_BOOL, 0 }, { "OFF", R_BOOL, 0 },
-	{ "~", R_NULL, 0 }, { "null", R_NULL, 0 }, { "Null", R_NULL, 0 },
-	{ "NULL", R_NULL, 0 },
-	{ ".nan", R_FLOAT, 2 }, { ".NaN", R_FLOAT, 2 }, { ".NAN", R_FLOAT, 2 },
-	{ ".inf", R_FLOAT, 1 }, { ".Inf", R_FLOAT, 1 }, { ".INF", R_FLOAT, 1 },
-	{ "+.inf", R_FLOAT, 1 }, { "+.Inf", R_FLOAT, 1 }, { "+.INF", R_FLOAT, 1 },
-	{ "-.inf", R_FLOAT, -1 }, { "-.Inf", R_FLOAT, -1 }, { "-.INF", R_FLOAT, -1 },
+	{ "y", R_BOOL, 1, 1 }, { "Y", R_BOOL, 1, 1 }, { "yes", R_BOOL, 1, 1 },
+	{ "Yes", R_BOOL, 1, 1 }, { "YES", R_BOOL, 1, 1 }, { "true", R_BOOL, 1, 0 },
+	{ "True", R_BOOL, 1, 0 }, { "TRUE", R_BOOL, 1, 0 }, { "on", R_BOOL, 1, 1 },
+	{ "On", R_BOOL, 1, 1 }, { "ON", R_BOOL, 1, 1 },
+	{ "n", R_BOOL, 0, 1 }, { "N", R_BOOL, 0, 1 }, { "no", R_BOOL, 0, 1 },
+	{ "No", R_BOOL, 0, 1 }, { "NO", R_BOOL, 0, 1 }, { "false", R_BOOL, 0, 0 },
+	{ "False", R_BOOL, 0, 0 }, { "FALSE", R_BOOL, 0, 0 }, { "off", R_BOOL, 0, 1 },
+	{ "Off", R_BOOL, 0, 1 }, { "OFF", R_BOOL, 0, 1 },
+	{ "~", R_NULL, 0, 0 }, { "null", R_NULL, 0, 0 }, { "Null", R_NULL, 0, 0 },
+	{ "NULL", R_NULL, 0, 0 },
+	{ ".nan", R_FLOAT, 2, 0 }, { ".NaN", R_FLOAT, 2, 0 }, { ".NAN", R_FLOAT, 2, 0 },
+	{ ".inf", R_FLOAT, 1, 0 }, { ".Inf", R_FLOAT, 1, 0 }, { ".INF", R_FLOAT, 1, 0 },
+	{ "+.inf", R_FLOAT, 1, 0 }, { "+.Inf", R_FLOAT, 1, 0 }, { "+.INF", R_FLOAT, 1, 0 },
+	{ "-.inf", R_FLOAT, -1, 0 }, { "-.Inf", R_FLOAT, -1, 0 }, { "-.INF", R_FLOAT, -1, 0 },
 };
 
 /*
  * Resolve a scalar's text as an untagged plain scalar would be (want_ts:
  * also recognise timestamps, as go-yaml does for untagged scalars).
  */
-static enum rkind resolve(const char *s, size_t n, int want_ts, struct rval *rv)
+static enum rkind resolve(const char *s, size_t n, int want_ts, int yaml12, struct rval *rv)
 {
 	memset(rv, 0, sizeof(*rv));
 	rv->kind = R_STR;
@@ -349,7 +411,7 @@ static enum rkind resolve(const char *s, size_t n, int want_ts, struct rval *rv)
 		return R_STR;
 	if (n <= 6) {
 		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-			if (strlen(words[k].s) == n && !memcmp(words[k].s, s, n)) {
+			if (strlen(words[k].s) == n && !memcmp(words[k].s, s, n) && !(yaml12 && words[k].v11)) {
 				rv->kind = words[k].kind;
 				rv->b = words[k].b;
 				if (rv->kind == R_FLOAT)
@@ -562,6 +624,7 @@ struct loader {
 	json_t *anchor_index; /* name -> index into an */
 	size_t nodes, aliases;
 	int used_alias;
+	int yaml12;           /* FY_YAML_SCHEMA_KYAML: go-yaml v3 resolution */
 	json_t *root;
 };
 
@@ -656,8 +719,8 @@ static int scalar_kind(struct loader *L, const yaml_event_t *ev, struct rval *rv
 	rv->kind = R_STR;
 	if (!tag) {
 		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.plain_implicit) {
-			resolve(s, n, 0, rv);
-			if (rv->kind == R_TIMESTAMP)
+			resolve(s, n, L->yaml12, L->yaml12, rv);
+			if (rv->kind == R_TIMESTAMP && !L->yaml12)
 				rv->kind = R_STR;
 		}
 		return 0;
@@ -679,7 +742,7 @@ static int scalar_kind(struct loader *L, const yaml_event_t *ev, struct rval *rv
 		want = R_TIMESTAMP;
 	else
 		return 0; /* !!str, !!binary (kept as text), others */
-	enum rkind got = resolve(s, n, want == R_TIMESTAMP, rv);
+	enum rkind got = resolve(s, n, want == R_TIMESTAMP, L->yaml12, rv);
 	if (want == R_INT && got == R_UINT)
 		got = R_INT;
 	if (want == R_FLOAT && (got == R_INT || got == R_UINT)) {
@@ -691,7 +754,7 @@ static int scalar_kind(struct loader *L, const yaml_event_t *ev, struct rval *rv
 	if (got != want)
 		return lerr(L, FY_EBADREQUEST, &ev->start_mark, "cannot decode %s `%s` as a %s",
 			    kind_tag(got), excerpt(s, n, ex, sizeof(ex)), kind_tag(want));
-	if (rv->kind == R_TIMESTAMP)
+	if (rv->kind == R_TIMESTAMP && !L->yaml12)
 		rv->kind = R_STR;
 	return 0;
 }
@@ -741,6 +804,9 @@ static int scalar_json(struct loader *L, const yaml_event_t *ev, const struct rv
 				    excerpt(s, n, ex, sizeof(ex)));
 		*out = number_json(rv->f);
 		return 0;
+	case R_TIMESTAMP:
+		*out = timestamp_json(s, n);
+		return 0;
 	default:
 		*out = json_stringn(s, n);
 		if (!*out)
@@ -753,6 +819,8 @@ static int scalar_json(struct loader *L, const yaml_event_t *ev, const struct rv
 static int key_from_json(struct loader *L, const json_t *v, const yaml_mark_t *m, char **key, size_t *keylen)
 {
 	char tmp[400];
+	if (L->yaml12 && !json_is_string(v))
+		return lerr(L, FY_EBADREQUEST, m, "unsupported map key: not a string");
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		*keylen = json_string_length(v);
@@ -788,6 +856,9 @@ static int key_from_scalar(struct loader *L, const yaml_event_t *ev, const struc
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t n = ev->data.scalar.length;
 	char tmp[400], ex[64];
+	if (L->yaml12 && rv->kind != R_STR)
+		return lerr(L, FY_EBADREQUEST, &ev->start_mark, "unsupported map key \"%s\" (%s)",
+			    excerpt(s, n, ex, sizeof(ex)), kind_tag(rv->kind));
 	switch (rv->kind) {
 	case R_STR:
 	case R_TIMESTAMP:
@@ -818,6 +889,25 @@ static int do_merge(struct loader *L, json_t *obj, json_t *v, const yaml_mark_t 
 {
 	const char *k;
 	json_t *val;
+	if (L->yaml12) {
+		/* go-yaml v3: keys written in the map win wherever they are */
+		if (json_is_object(v)) {
+			json_object_foreach(v, k, val)
+				if (!json_object_get(obj, k))
+					json_object_set(obj, k, val);
+			return 0;
+		}
+		if (!json_is_array(v))
+			return lerr(L, FY_EBADREQUEST, m, "map merge requires map or sequence of maps as the value");
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (!json_is_object(json_array_get(v, i)))
+				return lerr(L, FY_EBADREQUEST, m, "map merge requires map or sequence of maps as the value");
+		for (size_t i = 0; i < json_array_size(v); i++)
+			json_object_foreach(json_array_get(v, i), k, val)
+				if (!json_object_get(obj, k))
+					json_object_set(obj, k, val);
+		return 0;
+	}
 	if (json_is_object(v)) {
 		json_object_foreach(v, k, val)
 			json_object_set(obj, k, val);
@@ -1031,6 +1121,13 @@ static int parser_error(struct loader *L, const yaml_parser_t *p, const char *bu
 json_t *fy_yaml_load_all(const char *buf, size_t len, const char *filename,
 			 const struct fy_yaml_limits *lim, struct fy_err *err)
 {
+	return fy_yaml_load_all_schema(buf, len, filename, lim, FY_YAML_SCHEMA_KUBE, err);
+}
+
+json_t *fy_yaml_load_all_schema(const char *buf, size_t len, const char *filename,
+				const struct fy_yaml_limits *lim, enum fy_yaml_schema schema,
+				struct fy_err *err)
+{
 	struct loader L;
 	yaml_parser_t parser;
 	yaml_event_t ev;
@@ -1041,6 +1138,7 @@ json_t *fy_yaml_load_all(const char *buf, size_t len, const char *filename,
 	L.file = filename ? filename : "<input>";
 	L.lim = lim ? lim : &FY_YAML_LIMITS_DEFAULT;
 	L.err = err;
+	L.yaml12 = schema == FY_YAML_SCHEMA_KYAML;
 	L.anchor_index = json_object();
 	if (len > L.lim->max_bytes) {
 		rc = lerr(&L, FY_ETOOLARGE, NULL, "input of %zu bytes exceeds the limit of %zu bytes",
@@ -1330,7 +1428,7 @@ static int emit_string(struct writer *w, const char *s, size_t n)
 	yaml_scalar_style_t style;
 	if (n > INT_MAX)
 		return w->rc = FY_ETOOLARGE;
-	int plain = resolve(s, n, 1, &rv) == R_STR && !is_base60_float(s, n);
+	int plain = resolve(s, n, 1, 0, &rv) == R_STR && !is_base60_float(s, n);
 	if (memchr(s, '\n', n))
 		style = YAML_LITERAL_SCALAR_STYLE;
 	else if (has_unicode_break(s, n))

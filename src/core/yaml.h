@@ -76,12 +76,38 @@ struct fy_yaml_limits {
 extern const struct fy_yaml_limits FY_YAML_LIMITS_DEFAULT;
 
 /*
+ * How plain scalars resolve. FY_YAML_SCHEMA_KUBE (the default of every
+ * function without a schema parameter) is the go-yaml v2 / YAML 1.1
+ * behaviour described above. FY_YAML_SCHEMA_KYAML is how kustomize's kyaml
+ * (go-yaml v3, YAML 1.2 core schema with v3's leftovers) reads resources
+ * and strategic-merge patches before they become JSON: only true/True/TRUE
+ * and the false forms are booleans (y, yes, on, off... are strings);
+ * integers, floats and nulls as above (0o17 and 017 are both 15); an
+ * untagged or !!timestamp-tagged timestamp (2001-12-14, 2001-12-14 1:2:3,
+ * 2001-12-14t21:59:43.10-05:00) becomes the RFC 3339 text Go's encoding/json
+ * prints for a time.Time ("2001-12-14T00:00:00Z",
+ * "2001-12-14T21:59:43.1-05:00"); any map key that is not a string (1,
+ * 1.5, true, a timestamp) is an error (kustomize fails on those too); a
+ * merge key never overrides a key written in the map itself, wherever it
+ * appears, and in a list of maps the first wins.
+ */
+enum fy_yaml_schema {
+	FY_YAML_SCHEMA_KUBE = 0,
+	FY_YAML_SCHEMA_KYAML = 1,
+};
+
+/*
  * Load every document of a stream. Returns a JSON array (new ref); empty
  * documents (only comments, or `---` with nothing) are skipped; null on
  * error with err set. filename is used in messages (may be NULL: "<input>").
  */
 json_t *fy_yaml_load_all(const char *buf, size_t len, const char *filename,
 			 const struct fy_yaml_limits *lim, struct fy_err *err);
+
+/* fy_yaml_load_all with an explicit scalar resolution schema. */
+json_t *fy_yaml_load_all_schema(const char *buf, size_t len, const char *filename,
+				const struct fy_yaml_limits *lim, enum fy_yaml_schema schema,
+				struct fy_err *err);
 
 /* Load a stream that must hold exactly one document (an empty stream gives JSON null). */
 json_t *fy_yaml_load(const char *buf, size_t len, const char *filename,

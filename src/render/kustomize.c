@@ -641,14 +641,19 @@ static int read_file(struct kctx *c, const char *path, struct fy_buf *b)
 	return 0;
 }
 
-static json_t *load_yaml_file(struct kctx *c, const char *path, int all)
+/*
+ * Kustomization files, JSON 6902 patches, configurations and replacement
+ * files are read as sigs.k8s.io/yaml reads them (go-yaml v2, YAML 1.1);
+ * resources and strategic-merge patches as kyaml does (go-yaml v3).
+ */
+static json_t *load_yaml_file(struct kctx *c, const char *path, int all, enum fy_yaml_schema schema)
 {
 	struct fy_buf b;
 	json_t *doc;
 	if (read_file(c, path, &b))
 		return NULL;
 	if (all)
-		doc = fy_yaml_load_all(b.buf, b.len, path, &FY_YAML_LIMITS_DEFAULT, c->err);
+		doc = fy_yaml_load_all_schema(b.buf, b.len, path, &FY_YAML_LIMITS_DEFAULT, schema, c->err);
 	else
 		doc = fy_yaml_load(b.buf, b.len, path, &FY_YAML_LIMITS_DEFAULT, c->err);
 	fy_buf_release(&b);
@@ -722,7 +727,7 @@ static int kt_load(struct kctx *c, const char *dir, struct kt *t)
 	}
 	t->dir = fy_xstrdup(dir);
 	t->file = found;
-	t->k = load_yaml_file(c, found, 0);
+	t->k = load_yaml_file(c, found, 0, FY_YAML_SCHEMA_KUBE);
 	if (!t->k) {
 		rc = c->err ? c->err->code : FY_EINVALID;
 		kt_free(t);
@@ -963,7 +968,7 @@ static int accumulate_resources(struct kctx *c, struct kt *t, struct acc *a, jso
 			rc = fy_err_set(c->err, FY_EINVALID, "kustomization \"%s\": components: \"%s\" is not a directory",
 					t->file, p);
 		} else {
-			json_t *docs = load_yaml_file(c, full, 1);
+			json_t *docs = load_yaml_file(c, full, 1, FY_YAML_SCHEMA_KYAML);
 			size_t j;
 			json_t *d;
 			if (!docs) {
@@ -2900,7 +2905,7 @@ static void drop_gone(struct acc *a)
 
 /* Load a patch: inline text or a file; returns the documents. */
 static json_t *load_patch(struct kctx *c, const struct kt *t, const char *inline_text, const char *path,
-			  const char *what)
+			  const char *what, enum fy_yaml_schema schema)
 {
 	json_t *docs;
 	if (inline_text) {
@@ -2908,7 +2913,8 @@ static json_t *load_patch(struct kctx *c, const struct kt *t, const char *inline
 			fy_err_set(c->err, FY_ETOOLARGE, "kustomization \"%s\": %s: input too large", t->file, what);
 			return NULL;
 		}
-		docs = fy_yaml_load_all(inline_text, strlen(inline_text), t->file, &FY_YAML_LIMITS_DEFAULT, c->err);
+		docs = fy_yaml_load_all_schema(inline_text, strlen(inline_text), t->file, &FY_YAML_LIMITS_DEFAULT,
+					       schema, c->err);
 		if (!docs)
 			fy_err_prefix(c->err, "kustomization \"%s\": %s", t->file, what);
 		return docs;
@@ -2916,7 +2922,7 @@ static json_t *load_patch(struct kctx *c, const struct kt *t, const char *inline
 	struct fy_buf b;
 	if (kt_read(c, t, path, what, &b))
 		return NULL;
-	docs = fy_yaml_load_all(b.buf, b.len, path, &FY_YAML_LIMITS_DEFAULT, c->err);
+	docs = fy_yaml_load_all_schema(b.buf, b.len, path, &FY_YAML_LIMITS_DEFAULT, schema, c->err);
 	fy_buf_release(&b);
 	if (!docs)
 		fy_err_prefix(c->err, "kustomization \"%s\": %s", t->file, what);
@@ -2969,11 +2975,17 @@ static int xf_patches(struct kctx *c, const struct kt *t, struct acc *a)
 			free(trimmed);
 			return fy_err_set(c->err, FY_EINVALID, "%s: patch and path can't be set at the same time", what);
 		}
-		docs = load_patch(c, t, trimmed, trimmed ? NULL : path, what);
+		docs = load_patch(c, t, trimmed, trimmed ? NULL : path, what, FY_YAML_SCHEMA_KYAML);
+		int is_json = docs && json_array_size(docs) == 1 && json_is_array(json_array_get(docs, 0));
+		if (is_json) {
+			/* kustomize reads a JSON 6902 patch with sigs.k8s.io/yaml */
+			json_decref(docs);
+			docs = load_patch(c, t, trimmed, trimmed ? NULL : path, what, FY_YAML_SCHEMA_KUBE);
+			is_json = docs && json_array_size(docs) == 1 && json_is_array(json_array_get(docs, 0));
+		}
 		free(trimmed);
 		if (!docs)
 			return c->err && c->err->code ? c->err->code : FY_EINVALID;
-		int is_json = json_array_size(docs) == 1 && json_is_array(json_array_get(docs, 0));
 		if (!is_json) {
 			size_t j;
 			json_t *d;
@@ -3066,9 +3078,9 @@ static int xf_patches_sm(struct kctx *c, const struct kt *t, struct acc *a)
 			c->fs->stat(c->fs, full, &ty, NULL);
 		free(full);
 		if (ty == FY_VFS_FILE)
-			docs = load_patch(c, t, NULL, s, what);
+			docs = load_patch(c, t, NULL, s, what, FY_YAML_SCHEMA_KYAML);
 		else if (strchr(s, '\n') || strchr(s, ':'))
-			docs = load_patch(c, t, s, NULL, what);
+			docs = load_patch(c, t, s, NULL, what, FY_YAML_SCHEMA_KYAML);
 		else
 			return fy_err_set(c->err, FY_ENOTFOUND, "%s: file \"%s\" not found", what, s);
 		if (!docs)
@@ -3114,7 +3126,8 @@ static int xf_patches_json(struct kctx *c, const struct kt *t, struct acc *a)
 			return fy_err_set(c->err, FY_EINVALID, "%s: must specify the target field", what);
 		if ((!text || !*text) == (!path))
 			return fy_err_set(c->err, FY_EINVALID, "%s: exactly one of patch and path must be set", what);
-		docs = load_patch(c, t, text && *text ? text : NULL, text && *text ? NULL : path, what);
+		docs = load_patch(c, t, text && *text ? text : NULL, text && *text ? NULL : path, what,
+				  FY_YAML_SCHEMA_KUBE);
 		if (!docs)
 			return c->err && c->err->code ? c->err->code : FY_EINVALID;
 		ops = json_array_get(docs, 0);

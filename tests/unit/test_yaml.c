@@ -643,3 +643,91 @@ void test_yaml_dump__depth_cap(void)
 	}
 	json_decref(root);
 }
+
+/* ---- FY_YAML_SCHEMA_KYAML: go-yaml v3 as kustomize reads resources ---- */
+
+static char *val12(const char *s)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *docs = fy_yaml_load_all_schema(s, strlen(s), "t.yaml", NULL, FY_YAML_SCHEMA_KYAML, &err);
+	if (!docs)
+		fy_test_fail(__FILE__, __LINE__, "load failed: %s", err.msg);
+	char *out = json_dumps(json_object_get(json_array_get(docs, 0), "v"),
+			       JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(docs);
+	return out;
+}
+
+#define ASSERT_VAL12(yaml, json) \
+	do { char *_s = val12("v: " yaml "\n"); FY_ASSERT_STR(_s, json); free(_s); } while (0)
+
+void test_yaml_kyaml__bools(void)
+{
+	ASSERT_VAL12("yes", "\"yes\"");
+	ASSERT_VAL12("On", "\"On\"");
+	ASSERT_VAL12("n", "\"n\"");
+	ASSERT_VAL12("OFF", "\"OFF\"");
+	ASSERT_VAL12("True", "true");
+	ASSERT_VAL12("FALSE", "false");
+	ASSERT_VAL12("tRUE", "\"tRUE\"");
+	ASSERT_VAL12("[y, true]", "[\"y\",true]");
+	/* the default schema is unchanged */
+	ASSERT_VAL("yes", "true");
+}
+
+void test_yaml_kyaml__numbers_and_nulls(void)
+{
+	ASSERT_VAL12("0o17", "15");
+	ASSERT_VAL12("-0o17", "-15");
+	ASSERT_VAL12("017", "15");
+	ASSERT_VAL12("08", "8");
+	ASSERT_VAL12("0o19", "\"0o19\"");
+	ASSERT_VAL12("0x1F", "31");
+	ASSERT_VAL12("1_000", "1000");
+	ASSERT_VAL12("1e3", "1000");
+	ASSERT_VAL12("~", "null");
+	ASSERT_VAL12("", "null");
+	ASSERT_VAL12("1:20", "\"1:20\"");
+}
+
+void test_yaml_kyaml__timestamps(void)
+{
+	ASSERT_VAL12("2001-12-14", "\"2001-12-14T00:00:00Z\"");
+	ASSERT_VAL12("2002-1-1", "\"2002-01-01T00:00:00Z\"");
+	ASSERT_VAL12("2001-12-14t21:59:43.10-05:00", "\"2001-12-14T21:59:43.1-05:00\"");
+	ASSERT_VAL12("2001-12-14 21:59:43.10", "\"2001-12-14T21:59:43.1Z\"");
+	ASSERT_VAL12("2001-12-14 1:2:3", "\"2001-12-14T01:02:03Z\"");
+	ASSERT_VAL12("2001-12-14T21:59:43-00:00", "\"2001-12-14T21:59:43Z\"");
+	ASSERT_VAL12("2001-12-14T21:59:43.123456789123Z", "\"2001-12-14T21:59:43.123456789Z\"");
+	ASSERT_VAL12("2001-12-14T21:59:43,5Z", "\"2001-12-14T21:59:43.5Z\"");
+	ASSERT_VAL12("!!timestamp 2001-12-14", "\"2001-12-14T00:00:00Z\"");
+	/* not timestamps: quoted, invalid dates, no zone after T, bad offsets */
+	ASSERT_VAL12("\"2001-12-14\"", "\"2001-12-14\"");
+	ASSERT_VAL12("2001-02-29", "\"2001-02-29\"");
+	ASSERT_VAL12("2001-12-14T21:59:43", "\"2001-12-14T21:59:43\"");
+	ASSERT_VAL12("2001-12-14T24:00:00Z", "\"2001-12-14T24:00:00Z\"");
+	ASSERT_VAL12("2001-12-14T21:59:43+25:00", "\"2001-12-14T21:59:43+25:00\"");
+}
+
+void test_yaml_kyaml__keys_and_merge(void)
+{
+	struct fy_err err = FY_ERR_INIT;
+	static const char *bad[] = { "1: a\n", "true: a\n", "1.5: a\n", "2001-12-14: a\n", "~: a\n", NULL };
+	for (int i = 0; bad[i]; i++) {
+		fy_err_clear(&err);
+		json_t *d = fy_yaml_load_all_schema(bad[i], strlen(bad[i]), "t.yaml", NULL, FY_YAML_SCHEMA_KYAML, &err);
+		FY_ASSERT(d == NULL);
+		FY_ASSERT(strstr(err.msg, "unsupported map key") != NULL);
+	}
+	/* yes/on keys are plain strings */
+	char *s = val12("v: {yes: 1, on: 2}\n");
+	FY_ASSERT_STR(s, "{\"yes\":1,\"on\":2}");
+	free(s);
+	/* explicit keys win over merged ones wherever they are */
+	s = val12("b: &b {x: 1, y: 2}\no: &o {x: 5, z: 6}\nv: {x: 9, <<: *b}\n");
+	FY_ASSERT_STR(s, "{\"x\":9,\"y\":2}");
+	free(s);
+	s = val12("b: &b {x: 1, y: 2}\no: &o {x: 5, z: 6}\nv: {<<: [*b, *o], z: 0}\n");
+	FY_ASSERT_STR(s, "{\"x\":1,\"y\":2,\"z\":0}");
+	free(s);
+}
