@@ -4,6 +4,7 @@
 # per case) and raw HTTP with curl (status codes, Status bodies, watch, 410).
 . tests/e2e/lib.sh
 command -v curl >/dev/null 2>&1 || test_skip_all "curl not installed"
+command -v kubectl >/dev/null 2>&1 || test_skip_all "kubectl not installed (start_kube uses it)"
 
 # the Debian client lives in the system python, not in a pyenv one
 PY=

@@ -4,6 +4,7 @@
 # 200 received by the client) is there and that resourceVersions continue.
 # Three rounds, killed at different moments; the checks are cumulative.
 . tests/e2e/lib.sh
+command -v kubectl >/dev/null 2>&1 || test_skip_all "kubectl not installed (start_kube uses it)"
 
 NS=dur
 cat > "$TRASH/writer.py" <<'EOF'
