@@ -77,4 +77,8 @@ int kc_exec_run(const struct fy_kc_exec *e, const char *server, char **token, ch
 
 void kc_sleep_ms(int ms);
 
+/* One LIST page of resource r (items get apiVersion and kind). */
+int kc_list_page(struct fy_kc *kc, const struct fy_kc_resource *r, const char *ns, const struct fy_kc_list_opts *lo,
+		 const char *cont, json_t **out, struct fy_err *err);
+
 #endif
