@@ -313,6 +313,7 @@ void kc_escape(struct fy_buf *b, const char *s)
 }
 
 struct xfer {
+	CURL *h;
 	const struct kc_req *r;
 	struct fy_buf *body;
 	int toolarge;
@@ -324,7 +325,10 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct xfer *x = ud;
 	size_t n = sz * nm;
-	if (x->r->sink) {
+	long st = 0;
+	if (x->r->sink)
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
+	if (x->r->sink && st >= 200 && st < 300) {
 		/* only 2xx bodies go to the sink; error bodies are buffered */
 		size_t r = x->r->sink(p, n, x->r->sink_ud);
 		if (r != n)
@@ -436,7 +440,7 @@ int kc_do(struct fy_kc *kc, const struct kc_req *r, int *status_out, json_t **ou
 	build_url(kc, r->path, &url, &connect_to);
 	int max_retries = r->sink ? 0 : c->max_retries;
 	for (int attempt = 0;; attempt++) {
-		struct xfer x = { r, &body, 0, 0, 0 };
+		struct xfer x = { NULL, r, &body, 0, 0, 0 };
 		char *token = NULL, *cert = NULL, *key = NULL;
 		struct curl_slist *hdr = NULL;
 		fy_buf_reset(&body);
@@ -449,6 +453,7 @@ int kc_do(struct fy_kc *kc, const struct kc_req *r, int *status_out, json_t **ou
 		if ((rc = kc_creds(kc, &token, &cert, &key, err)))
 			goto out;
 		CURL *h = pool_get(kc);
+		x.h = h;
 		curl_easy_reset(h);
 		errbuf[0] = 0;
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
