@@ -159,7 +159,9 @@ struct fy_sync_op {
 	char *dest_namespace;  /* spec.destination.namespace ("" if none) */
 	json_t *managed_ns_metadata; /* spec.syncPolicy.managedNamespaceMetadata or NULL */
 	char *app_name, *app_namespace;
-	/* retry: operation.retry, else spec.syncPolicy.retry; limit 0 = none, <0 unlimited */
+	char *deletion_approved; /* app annotation argocd.argoproj.io/deletion-approved ("" none) */
+	/* retry: operation.retry only, as Argo CD (the controller copies spec.syncPolicy.retry
+	 * into operation.retry for automated syncs); limit 0 = none, <0 unlimited */
 	long retry_limit;
 	long retry_duration_ms;     /* default 5000 */
 	double retry_factor;        /* default 2 */
