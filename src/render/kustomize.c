@@ -809,6 +809,9 @@ static int str_list(struct kctx *c, const struct kt *t, const char *field, json_
 
 /* ---- accumulating ---- */
 
+struct acc;
+static int merge_vars(struct kctx *c, struct acc *a, const json_t *incoming, const char *file);
+
 static void acc_invalidate(struct acc *a)
 {
 	if (a->ids_ok)
@@ -927,7 +930,7 @@ static int accumulate_dir(struct kctx *c, const char *dir, struct acc *a, int co
 				rm_push(&a->rm, child.rm.v[i]);
 			child.rm.n = 0;
 			tcfg_merge(&a->cfg, &child.cfg);
-			json_array_extend(a->vars, child.vars);
+			rc = merge_vars(c, a, child.vars, sub.file);
 		}
 		acc_free(&child);
 	}
@@ -3652,6 +3655,405 @@ static int xf_replacements(struct kctx *c, const struct kt *t, struct acc *a)
 	return 0;
 }
 
+/* ---- vars (legacy) ---- */
+
+/* the objref of a var as a resource id: group, version, kind, name, namespace */
+struct varref {
+	char *g, *v;
+	const char *k, *name, *ns;
+};
+
+static void varref_get(const json_t *var, struct varref *r)
+{
+	json_t *o = jobj((json_t *)var, "objref");
+	const char *av = jstr(o, "apiVersion");
+	memset(r, 0, sizeof(*r));
+	if (av && *av) {
+		const char *sl = strchr(av, '/');
+		r->g = sl ? fy_xstrndup(av, (size_t)(sl - av)) : fy_xstrdup("");
+		r->v = fy_xstrdup(sl ? sl + 1 : av);
+	} else {
+		r->g = fy_xstrdup(jstr0(o, "group"));
+		r->v = fy_xstrdup(jstr0(o, "version"));
+	}
+	r->k = jstr0(o, "kind");
+	r->name = jstr0(o, "name");
+	r->ns = jstr0(o, "namespace");
+}
+
+static void varref_free(struct varref *r)
+{
+	free(r->g);
+	free(r->v);
+}
+
+/*
+ * ResAccumulator's var matcher: group/version/kind and name equal on any
+ * id of r (current or previous); the namespace too when the objref names
+ * one or the kind is cluster-scoped.
+ */
+static int var_matches(const struct res *r, const struct varref *vr)
+{
+	int use_ns = *vr->ns || is_cluster_scoped(vr->g, vr->v, vr->k);
+	const char *vns = eff_ns_of(vr->g, vr->v, vr->k, vr->ns);
+	if (strcmp(r->gvk.group, vr->g) || strcmp(r->gvk.version, vr->v))
+		return 0;
+	if (!strcmp(r->gvk.kind, vr->k) && !strcmp(res_name(r), vr->name) &&
+	    (!use_ns || !strcmp(res_eff_ns(r), vns)))
+		return 1;
+	for (size_t i = 0; i < r->prev_names.n; i++)
+		if (!strcmp(r->prev_kinds.v[i], vr->k) && !strcmp(r->prev_names.v[i], vr->name) &&
+		    (!use_ns || !strcmp(r->prev_ns.v[i], vns)))
+			return 1;
+	return 0;
+}
+
+/* the resources a var refers to: count, and the last one in *out */
+static size_t var_find(const struct acc *a, const json_t *var, struct res **out)
+{
+	struct varref vr;
+	size_t n = 0;
+	varref_get(var, &vr);
+	for (size_t i = 0; i < a->rm.n; i++) {
+		if (!a->rm.v[i]->dead && var_matches(a->rm.v[i], &vr)) {
+			n++;
+			*out = a->rm.v[i];
+		}
+	}
+	varref_free(&vr);
+	return n;
+}
+
+/* ResAccumulator.MergeVars: names unique, each refers to at most one resource */
+static int merge_vars(struct kctx *c, struct acc *a, const json_t *incoming, const char *file)
+{
+	size_t i, j;
+	json_t *v, *w;
+	json_array_foreach(incoming, i, v) {
+		const char *name = jstr(v, "name");
+		struct res *r = NULL;
+		size_t n;
+		if (!name || !*name || !jobj(v, "objref"))
+			return fy_err_set(c->err, FY_EINVALID, "kustomization \"%s\": vars[%zu]: a var needs a name and an objref",
+					  file, i);
+		json_array_foreach(a->vars, j, w)
+			if (!strcmp(jstr0(w, "name"), name))
+				return fy_err_set(c->err, FY_EINVALID, "var '%s' already encountered", name);
+		n = var_find(a, v, &r);
+		if (n > 1)
+			return fy_err_set(c->err, FY_EINVALID,
+					  "found %zu resId matches for var \"%s\" (unable to disambiguate)", n, name);
+		if (r)
+			strv_push(&r->refvars, name);
+		json_t *cp = json_deep_copy(v);
+		const char *fp = jstr(jobj(cp, "fieldref"), "fieldpath");
+		if (!fp || !*fp)
+			json_object_set_new(jobj_mk(cp, "fieldref"), "fieldpath", json_string("metadata.name"));
+		json_array_append_new(a->vars, cp);
+	}
+	return 0;
+}
+
+/* RNode.GetFieldValue: a dotted path with "x[2]" indices ("[k=v]" is not supported there) */
+static json_t *field_by_path(json_t *node, const char *path)
+{
+	char *p = fy_xstrdup(path), *save = NULL;
+	json_t *cur = node;
+	for (char *part = strtok_r(p, ".", &save); part && cur; part = strtok_r(NULL, ".", &save)) {
+		size_t l = strlen(part);
+		char *br = strchr(part, '[');
+		/* only "name[digits]" is an index (kyaml's convertSliceIndex) */
+		if (br && part[l - 1] == ']' && l - (size_t)(br - part) > 2 &&
+		    strspn(br + 1, "0123456789") == l - (size_t)(br - part) - 2) {
+			char *inner = br + 1;
+			part[l - 1] = 0;
+			*br = 0;
+			if (*part)
+				cur = json_object_get(cur, part);
+			if (!json_is_array(cur)) {
+				cur = NULL;
+				break;
+			}
+			{
+				char *end;
+				long idx = strtol(inner, &end, 10);
+				cur = (*inner && !*end && idx >= 0) ? json_array_get(cur, (size_t)idx) : NULL;
+			}
+			continue;
+		}
+		if (json_is_array(cur)) {
+			char *end;
+			long idx = strtol(part, &end, 10);
+			cur = (*part && !*end && idx >= 0) ? json_array_get(cur, (size_t)idx) : NULL;
+		} else {
+			cur = json_object_get(cur, part);
+		}
+	}
+	free(p);
+	return cur;
+}
+
+/* Go's %v of a float64 ('g', shortest, exponent from 1e+06 and below 1e-04) */
+static void go_fmt_v(double d, char *out, size_t outlen)
+{
+	char e[40];
+	int prec;
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec - 1, d);
+		if (strtod(e, NULL) == d)
+			break;
+	}
+	snprintf(e, sizeof(e), "%.*e", prec - 1, d);
+	int x = atoi(strchr(e, 'e') + 1);
+	if (x < -4 || x >= 6) {
+		/* mantissa digits then e+XX with at least two exponent digits */
+		char *ep = strchr(e, 'e');
+		*ep = 0;
+		snprintf(out, outlen, "%se%c%02d", e, x < 0 ? '-' : '+', x < 0 ? -x : x);
+	} else {
+		snprintf(out, outlen, "%.*f", prec - 1 - x > 0 ? prec - 1 - x : 0, d);
+	}
+}
+
+struct varctx {
+	json_t *values;   /* var name -> value (string, integer, real, true, false) */
+	struct fy_err *err;
+	const char *path;
+};
+
+/* expansion.DoReplacements: $(VAR) expanded, $$ is $, unknown vars kept */
+static json_t *expand_vars(const char *in, const json_t *values)
+{
+	struct fy_buf b;
+	size_t n = strlen(in);
+	fy_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] != '$' || i + 1 >= n) {
+			fy_buf_addch(&b, in[i]);
+			continue;
+		}
+		if (in[i + 1] == '$') {
+			fy_buf_addch(&b, '$');
+			i++;
+			continue;
+		}
+		if (in[i + 1] != '(') {
+			fy_buf_addch(&b, '$');
+			fy_buf_addch(&b, in[i + 1]);
+			i++;
+			continue;
+		}
+		const char *close = strchr(in + i + 2, ')');
+		if (!close) {
+			fy_buf_add(&b, "$(", 2);
+			i++;
+			continue;
+		}
+		char *name = fy_xstrndup(in + i + 2, (size_t)(close - (in + i + 2)));
+		json_t *v = json_object_get(values, name);
+		if (v && i == 0 && close == in + n - 1) {
+			/* the whole value is one var: its type is kept */
+			free(name);
+			fy_buf_release(&b);
+			return json_incref(v);
+		}
+		if (json_is_string(v)) {
+			fy_buf_add(&b, json_string_value(v), json_string_length(v));
+		} else if (json_is_integer(v)) {
+			fy_buf_addf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		} else if (json_is_boolean(v)) {
+			fy_buf_adds(&b, json_is_true(v) ? "true" : "false");
+		} else if (json_is_real(v)) {
+			char tmp[64];
+			go_fmt_v(json_real_value(v), tmp, sizeof(tmp));
+			fy_buf_adds(&b, tmp);
+		} else {
+			fy_buf_addf(&b, "$(%s)", name);
+		}
+		free(name);
+		i = (size_t)(close - in);
+	}
+	json_t *out = json_stringn(b.buf ? b.buf : "", b.len);
+	fy_buf_release(&b);
+	return out ? out : json_string("");
+}
+
+static int set_var_refs(const struct slot *s, void *vctx)
+{
+	struct varctx *x = vctx;
+	json_t *cur = s->parent ? slot_get(s) : NULL;
+	const char *k;
+	json_t *v;
+	size_t i;
+	if (!cur || json_is_null(cur))
+		return 0;
+	if (json_is_string(cur)) {
+		slot_set(s, expand_vars(json_string_value(cur), x->values));
+	} else if (json_is_object(cur)) {
+		json_object_foreach(cur, k, v)
+			if (json_is_string(v))
+				json_object_set_new(cur, k, expand_vars(json_string_value(v), x->values));
+	} else if (json_is_array(cur)) {
+		json_array_foreach(cur, i, v)
+			if (!json_is_string(v))
+				return fy_err_set(x->err, FY_EINVALID, "considering field '%s': invalid value type expect a string",
+						  x->path);
+		json_array_foreach(cur, i, v)
+			json_array_set_new(cur, i, expand_vars(json_string_value(v), x->values));
+	}
+	return 0;
+}
+
+/* ResAccumulator.ResolveVars, at the top after hashes and back references */
+static int resolve_vars(struct kctx *c, struct acc *a)
+{
+	struct varctx x = { NULL, c->err, NULL };
+	size_t i, n;
+	json_t *v;
+	int rc = 0;
+	if (!json_array_size(a->vars))
+		return 0;
+	x.values = json_object();
+	json_array_foreach(a->vars, i, v) {
+		const char *name = jstr0(v, "name");
+		const char *fp = jstr0(jobj(v, "fieldref"), "fieldpath");
+		struct res *r = NULL;
+		n = var_find(a, v, &r);
+		if (n > 1) {
+			rc = fy_err_set(c->err, FY_EINVALID, "found %zu resId matches for var \"%s\" (unable to disambiguate)",
+					n, name);
+			goto out;
+		}
+		if (!n) {
+			rc = fy_err_set(c->err, FY_EINVALID,
+					"var \"%s\" cannot be mapped to a field in the set of known resources", name);
+			goto out;
+		}
+		json_t *val = field_by_path(r->obj, fp);
+		if (!val) {
+			rc = fy_err_set(c->err, FY_EINVALID,
+					"field \"%s\" specified in var \"%s\" not found in corresponding resource", fp, name);
+			goto out;
+		}
+		if (json_is_null(val))
+			json_object_set_new(x.values, name, json_string("null"));
+		else if (!json_is_object(val) && !json_is_array(val))
+			json_object_set(x.values, name, val);
+		/* maps and lists are not substituted (kustomize leaves $(VAR)) */
+	}
+	static const char *const sec[] = { "varReference", NULL };
+	struct fspec *specs = collect_specs(&a->cfg, sec, NULL, &n);
+	for (size_t r = 0; r < a->rm.n && !rc; r++) {
+		for (size_t k = 0; k < n && !rc; k++) {
+			if (!fs_matches(&specs[k], a->rm.v[r]))
+				continue;
+			x.path = specs[k].path;
+			rc = apply_spec(a->rm.v[r], &specs[k], 0, CK_NONE, set_var_refs, &x, c->err);
+		}
+	}
+	free_specs(specs, n);
+out:
+	json_decref(x.values);
+	return rc;
+}
+
+/* ---- crds: field specs from OpenAPI definitions ---- */
+
+#define CRD_MAX_DEPTH 32
+
+/* an OpenAPI extension holding a string (go-openapi finds lowercase names only) */
+static const char *crd_ext(const json_t *prop, const char *name)
+{
+	return jstr(prop, name);
+}
+
+/* definition.Schema.properties (encoding/json matches "Schema" in any case) */
+static json_t *crd_props(const json_t *defs, const char *type)
+{
+	json_t *def = jobj((json_t *)defs, type), *v;
+	const char *k;
+	json_t *schema = jobj(def, "Schema");
+	if (!schema)
+		json_object_foreach(def, k, v)
+			if (!strcasecmp(k, "schema") && json_is_object(v)) {
+				schema = v;
+				break;
+			}
+	return jobj(schema, "properties");
+}
+
+/* loadCrdIntoConfig: one definition's properties (following $ref) */
+static void crd_load_type(struct tcfg *cfg, const char *kind, const json_t *defs, const char *type,
+			  const char *path, int depth)
+{
+	json_t *props = crd_props(defs, type);
+	const char *pname;
+	json_t *p;
+	if (!props || depth > CRD_MAX_DEPTH)
+		return;
+	json_object_foreach(props, pname, p) {
+		char *fp = *path ? fy_xasprintf("%s/%s", path, pname) : fy_xstrdup(pname);
+		if (crd_ext(p, "x-kubernetes-annotation"))
+			tcfg_add(cfg, "commonAnnotations", "", "", "", "", "", kind, fp, 0);
+		if (crd_ext(p, "x-kubernetes-label-selector"))
+			tcfg_add(cfg, "commonLabels", "", "", "", "", "", kind, fp, 0);
+		if (crd_ext(p, "x-kubernetes-identity"))
+			tcfg_add(cfg, "namePrefix", "", "", "", "", "", kind, fp, 0);
+		const char *ver = crd_ext(p, "x-kubernetes-object-ref-api-version");
+		const char *rk = crd_ext(p, "x-kubernetes-object-ref-kind");
+		if (ver && rk) {
+			const char *key = crd_ext(p, "x-kubernetes-object-ref-name-key");
+			char *np = fy_xasprintf("%s/%s", fp, key ? key : "name");
+			tcfg_add(cfg, "nameReference", "", ver, rk, "", "", kind, np, 0);
+			free(np);
+		}
+		const char *ref = jstr(p, "$ref");
+		if (ref && *ref)
+			crd_load_type(cfg, kind, defs, ref, fp, depth + 1);
+		free(fp);
+	}
+}
+
+/* kustomize's LoadConfigFromCRDs for the files of the `crds` field */
+static int load_crds(struct kctx *c, const struct kt *t, struct acc *a)
+{
+	json_t *l, *e;
+	size_t i;
+	int rc = str_list(c, t, "crds", &l);
+	if (rc)
+		return rc;
+	json_array_foreach(l, i, e) {
+		struct fy_buf b;
+		json_t *defs;
+		char what[64];
+		const char *name;
+		json_t *def;
+		snprintf(what, sizeof(what), "crds[%zu]", i);
+		if ((rc = kt_read(c, t, json_string_value(e), what, &b)))
+			return rc;
+		defs = fy_yaml_load(b.buf, b.len, json_string_value(e), &FY_YAML_LIMITS_DEFAULT, c->err);
+		fy_buf_release(&b);
+		if (!defs)
+			return fy_err_prefix(c->err, "kustomization \"%s\": %s", t->file, what);
+		if (!json_is_object(defs)) {
+			json_decref(defs);
+			return fy_err_set(c->err, FY_EINVALID,
+					  "kustomization \"%s\": %s: \"%s\" is not a map of OpenAPI definitions", t->file,
+					  what, json_string_value(e));
+		}
+		json_object_foreach(defs, name, def) {
+			json_t *props = crd_props(defs, name);
+			if (!json_object_get(props, "kind") || !json_object_get(props, "apiVersion") ||
+			    !json_object_get(props, "metadata"))
+				continue;
+			const char *dot = strrchr(name, '.');
+			crd_load_type(&a->cfg, dot ? dot + 1 : name, defs, name, "", 0);
+		}
+		json_decref(defs);
+	}
+	return 0;
+}
+
 /* ---- the target ---- */
 
 static int load_configurations(struct kctx *c, const struct kt *t, struct acc *a)
@@ -3681,16 +4083,6 @@ static int load_configurations(struct kctx *c, const struct kt *t, struct acc *a
 	return 0;
 }
 
-static int nonempty(const json_t *k, const char *field)
-{
-	json_t *v = json_object_get(k, field);
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_array(v) || json_is_object(v))
-		return json_array_size(v) + json_object_size(v) > 0;
-	return 1;
-}
-
 static int accumulate_target(struct kctx *c, struct kt *t, struct acc *a)
 {
 	json_t *l;
@@ -3703,9 +4095,8 @@ static int accumulate_target(struct kctx *c, struct kt *t, struct acc *a)
 		return rc;
 	if ((rc = load_configurations(c, t, a)))
 		return rc;
-	if (nonempty(t->k, "crds"))
-		return fy_err_set(c->err, FY_EUNSUPPORTED, "kustomization \"%s\": field \"crds\" is not supported",
-				  t->file);
+	if ((rc = load_crds(c, t, a)))
+		return rc;
 	if ((rc = run_generators(c, t, a)))
 		return rc;
 	if ((rc = str_list(c, t, "components", &l)))
@@ -3735,10 +4126,12 @@ static int accumulate_target(struct kctx *c, struct kt *t, struct acc *a)
 		return rc;
 	if ((rc = xf_replacements(c, t, a)))
 		return rc;
-	if (nonempty(t->k, "vars"))
-		return fy_err_set(c->err, FY_EUNSUPPORTED, "kustomization \"%s\": field \"vars\" is not supported",
-				  t->file);
 	acc_invalidate(a);
+	json_t *vars = json_object_get(t->k, "vars");
+	if (vars && !json_is_null(vars) && !json_is_array(vars))
+		return fy_err_set(c->err, FY_EINVALID, "kustomization \"%s\": field \"vars\" must be a list", t->file);
+	if ((rc = merge_vars(c, a, json_object_get(t->k, "vars"), t->file)))
+		return rc;
 	return acc_index(c, a, t->file);
 }
 
@@ -3979,6 +4372,8 @@ json_t *fy_kustomize_build(struct fy_vfs *fs, const char *path, const struct fy_
 		add_hashes(&a);
 		rc = fix_back_references(&c, &a);
 	}
+	if (!rc)
+		rc = resolve_vars(&c, &a);
 	if (!rc) {
 		drop_local(&a);
 		rc = sort_resources(&c, &t, &a);

@@ -14,7 +14,16 @@
  * secretGenerator (hash suffixes as kustomize computes them), generatorOptions,
  * patches / patchesStrategicMerge / patchesJson6902 (through kube/smp.h and
  * kube/jsonpatch.h), replacements, vars, sortOptions, crds, configurations,
- * buildMetadata (ignored where it only adds annotations).
+ * buildMetadata (ignored where it only adds annotations). vars: $(NAME) in
+ * the varReference fields, resolved at the top after hash suffixes and name
+ * back-references (typed when a whole value is one var, $$ escapes, unknown
+ * names left as they are); crds: OpenAPI definition files whose
+ * x-kubernetes-* property extensions add name-reference, label, annotation
+ * and prefix field specs. Resources and strategic-merge patches are read as
+ * kyaml does (FY_YAML_SCHEMA_KYAML: yes/no are strings, timestamps become
+ * RFC 3339 text); kustomization files and JSON 6902 patches as YAML 1.1.
+ * Known difference: kyaml's strategic merge drops fields written with an
+ * empty value ("key:") from a patched resource; we keep them as null.
  * Refused with FY_EUNSUPPORTED and a message naming the field: helmCharts,
  * helmChartInflationGenerator, generators, transformers, validators,
  * openapi, remote (URL) resources.
