@@ -11,8 +11,8 @@ pass=0 fail=0
 
 tally() { # name logfile rc
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$2" | tail -1)
-	p=$(echo "$line" | sed -n 's/.*[^0-9]\{0,1\}\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1/p')
-	f=$(echo "$line" | sed -n 's/.*[^0-9]\{0,1\}\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\2/p')
+	p=$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) if ($i == "passed,") print $(i - 1) }')
+	f=$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) if ($i == "failed" || $i == "failed,") print $(i - 1) }')
 	[ -n "$p" ] || p=0
 	[ -n "$f" ] || f=0
 	if [ "$3" != 0 ] && [ "$f" = 0 ]; then f=1; echo "$1: runner exited $3"; fi

@@ -112,6 +112,10 @@ static json_t *decode_body(struct fy_req *r, struct fy_err *err)
 	}
 	if (ct && strstr(ct, "protobuf"))
 		return fy_pb_decode((const unsigned char *)r->body, r->body_len, err);
+	if (ct && *ct && !strstr(ct, "json") && !strstr(ct, "yaml")) {
+		fy_err_set(err, FY_EUNSUPPORTED, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");
+		return NULL;
+	}
 	if (ct && (strstr(ct, "yaml"))) {
 		static const struct fy_yaml_limits lim = { FY_APISERVER_MAX_BODY, 100, 1000000, 1000, 0 };
 		json_t *v = fy_yaml_load(r->body, r->body_len, "body", &lim, err);
@@ -273,6 +277,19 @@ static int do_watch(struct fy_req *r, const struct fy_kind *k, const struct rout
 	}
 	struct fy_watch *w = fy_reg_watch(r->reg, k, rt->has_ns ? rt->ns : NULL, fy_http_query(r, "labelSelector"),
 					  fs, rv, &err);
+	if (!w && err.code == FY_EGONE) {
+		/* as kube-apiserver: 200 and one ERROR event carrying the 410 Status */
+		json_t *ev = json_pack("{s:s,s:{s:s,s:s,s:{},s:s,s:s,s:s,s:i}}", "type", "ERROR", "object", "kind",
+				       "Status", "apiVersion", "v1", "metadata", "status", "Failure", "message", err.msg,
+				       "reason", "Expired", "code", 410);
+		char *line = json_dumps(ev, JSON_COMPACT);
+		json_decref(ev);
+		char *body = fy_xasprintf("%s\n", line);
+		free(line);
+		int ret = fy_http_text(r, 200, "application/json", body, strlen(body));
+		free(body);
+		return ret;
+	}
 	if (!w)
 		return fy_http_status(r, &err, NULL, rt->group, rt->resource);
 	struct wstream *ws = fy_xcalloc(1, sizeof(*ws));
@@ -301,11 +318,28 @@ static int do_list(struct fy_req *r, const struct fy_kind *k, const struct route
 	char **items = NULL;
 	size_t n = 0;
 	uint64_t rv = 0;
-	if (fy_reg_list_raw(r->reg, k, rt->has_ns ? rt->ns : NULL, fy_http_query(r, "labelSelector"),
-			    fy_http_query(r, "fieldSelector"), &items, &n, &rv, &err))
+	const char *lim = fy_http_query(r, "limit"), *cont = fy_http_query(r, "continue");
+	const char *rvq = fy_http_query(r, "resourceVersion");
+	long limit = lim && *lim ? strtol(lim, NULL, 10) : 0;
+	const char *after = NULL;
+	if (rvq && *rvq && strspn(rvq, "0123456789") != strlen(rvq))
+		return fail(r, FY_EBADREQUEST, "resourceVersion: Invalid value: not a valid resource version", rt);
+	if (cont && *cont) {
+		/* our continue token: "c1:<rv>:<ns>/<name>" */
+		const char *p = !strncmp(cont, "c1:", 3) ? strchr(cont + 3, ':') : NULL;
+		if (!p)
+			return fail(r, FY_EBADREQUEST, "continue key is not valid: incorrect encoded start resourceVersion", rt);
+		after = p + 1;
+	}
+	char *next = NULL;
+	if (fy_reg_list_page(r->reg, k, rt->has_ns ? rt->ns : NULL, fy_http_query(r, "labelSelector"),
+			     fy_http_query(r, "fieldSelector"), after, limit > 0 ? (size_t)limit : 0, &items, &n, &rv,
+			     &next, &err))
 		return fy_http_status(r, &err, NULL, rt->group, rt->resource);
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
+	char *token = next ? fy_xasprintf("c1:%s:%s", rvs, next) : NULL;
+	free(next);
 	if (wants_table(r)) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++) {
@@ -317,15 +351,24 @@ static int do_list(struct fy_req *r, const struct fy_kind *k, const struct route
 		free(items);
 		json_t *t = fy_table_from_list(r->reg, k, arr, rvs, 1);
 		json_decref(arr);
+		if (token)
+			json_object_set_new(json_object_get(t, "metadata"), "continue", json_string(token));
+		free(token);
 		int ret = fy_http_json(r, 200, t);
 		json_decref(t);
 		return ret;
 	}
-	/* stream the stored texts straight into the response */
+	/* the stored texts go straight into one pre-sized response buffer */
 	struct fy_buf b;
+	size_t total = 256;
+	for (size_t i = 0; i < n; i++)
+		total += strlen(items[i]) + 1;
 	fy_buf_init(&b, 0);
-	fy_buf_addf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%s\"},\"items\":[",
-		    k->list_kind, k->group, *k->group ? "/" : "", k->version, rvs);
+	fy_buf_reserve(&b, total + (token ? strlen(token) + 32 : 0));
+	fy_buf_addf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%s\"%s%s%s},\"items\":[",
+		    k->list_kind, k->group, *k->group ? "/" : "", k->version, rvs, token ? ",\"continue\":\"" : "",
+		    token ? token : "", token ? "\"" : "");
+	free(token);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			fy_buf_addch(&b, ',');

@@ -377,6 +377,8 @@ json_t *fy_pb_decode(const unsigned char *buf, size_t len, struct fy_err *err)
 		}
 		r.p += l;
 	}
+	if (!*kind || !*api_version)
+		goto bad;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(kinds[i].api_version, api_version) || strcmp(kinds[i].kind, kind))
 			continue;

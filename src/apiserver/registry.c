@@ -815,6 +815,7 @@ json_t *fy_reg_get(struct fy_reg *reg, const struct fy_kind *k, const char *ns, 
 
 struct item {
 	const char *key;
+	char *key_copy;
 	struct blob *b;
 	json_t *labels;
 };
@@ -827,6 +828,15 @@ static int item_cmp(const void *a, const void *b)
 int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns, const char *label_sel,
 		    const char *field_sel, char ***items_out, size_t *n_out, uint64_t *rv_out, struct fy_err *err)
 {
+	return fy_reg_list_page(reg, k, ns, label_sel, field_sel, NULL, 0, items_out, n_out, rv_out, NULL, err);
+}
+
+int fy_reg_list_page(struct fy_reg *reg, const struct fy_kind *k, const char *ns, const char *label_sel,
+		     const char *field_sel, const char *after, size_t limit, char ***items_out, size_t *n_out,
+		     uint64_t *rv_out, char **next_key, struct fy_err *err)
+{
+	if (next_key)
+		*next_key = NULL;
 	struct fy_labelsel *ls = NULL;
 	struct fy_fieldsel *fs = NULL;
 	if (label_sel && *label_sel && fy_labelsel_parse(label_sel, &ls, err))
@@ -848,6 +858,7 @@ int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns,
 				continue;
 			struct entry *e = it->val;
 			v[n].key = it->key;
+			v[n].key_copy = fy_xstrdup(it->key);
 			v[n].b = blob_ref(e->b);
 			v[n].labels = e->labels ? json_incref(e->labels) : NULL;
 			n++;
@@ -857,10 +868,18 @@ int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns,
 	uint64_t rv = reg->rv;
 	pthread_mutex_unlock(&reg->mu);
 	char **items = fy_xcalloc(n + 1, sizeof(char *));
-	size_t m = 0;
+	size_t m = 0, last = 0;
 	static json_t *empty;
 	for (size_t i = 0; i < n; i++) {
 		int ok = 1;
+		if (after && strcmp(v[i].key_copy, after) <= 0)
+			ok = 0;
+		if (ok && limit && m == limit) {
+			/* one more match exists: the page ends at the previous item */
+			ok = 0;
+			if (next_key && !*next_key && m)
+				*next_key = fy_xstrdup(v[last].key_copy);
+		}
 		if (ls) {
 			if (!empty)
 				empty = json_object();
@@ -871,11 +890,16 @@ int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns,
 			ok = o && fy_fieldsel_match(fs, o);
 			json_decref(o);
 		}
-		if (ok)
+		if (ok) {
 			items[m++] = fy_xstrndup(v[i].b->data, v[i].b->len);
+			last = i;
+		}
+
 		blob_unref(v[i].b);
 		json_decref(v[i].labels);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].key_copy);
 	free(v);
 	fy_labelsel_free(ls);
 	fy_fieldsel_free(fs);
@@ -1049,6 +1073,8 @@ static json_t *create_locked(struct fy_reg *reg, const struct fy_kind *k, const 
 		fy_err_set(err, FY_EBADREQUEST, "the body of the request must be a JSON or YAML object");
 		return NULL;
 	}
+	if (fy_validate_types(k, in, err))
+		return NULL;
 	json_t *obj = json_deep_copy(in);
 	json_t *meta = meta_of(obj);
 	if (check_kind_matches(k, obj, err))
@@ -1185,6 +1211,8 @@ static json_t *update_locked(struct fy_reg *reg, const struct fy_kind *k, const 
 		not_found(err, k, name);
 		return NULL;
 	}
+	if (fy_validate_types(k, in, err))
+		return NULL;
 	json_t *old = entry_json(e);
 	json_t *obj = json_deep_copy(in);
 	json_t *meta = meta_of(obj), *ometa = meta_of(old);

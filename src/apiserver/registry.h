@@ -96,6 +96,15 @@ json_t *fy_reg_delete(struct fy_reg *reg, const struct fy_kind *k, const char *n
 int fy_reg_list_raw(struct fy_reg *reg, const struct fy_kind *k, const char *ns, const char *label_sel,
 		    const char *field_sel, char ***items, size_t *n, uint64_t *rv, struct fy_err *err);
 
+/*
+ * One page of a LIST: items whose "ns/name" key sorts after `after` (NULL:
+ * from the start), at most `limit` (0: all). *next_key is set (malloc'd)
+ * to the last returned key when more items follow, else NULL.
+ */
+int fy_reg_list_page(struct fy_reg *reg, const struct fy_kind *k, const char *ns, const char *label_sel,
+		     const char *field_sel, const char *after, size_t limit, char ***items, size_t *n,
+		     uint64_t *rv, char **next_key, struct fy_err *err);
+
 /* additionalPrinterColumns of a CRD kind (new ref), NULL if none. */
 json_t *fy_reg_crd_columns(struct fy_reg *reg, const struct fy_kind *k);
 

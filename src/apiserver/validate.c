@@ -69,8 +69,91 @@ static const char *path_segment(const char *s)
 	return NULL;
 }
 
+static const char *json_type_go(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_INTEGER: case JSON_REAL: return "number";
+	case JSON_TRUE: case JSON_FALSE: return "bool";
+	default: return "string";
+	}
+}
+
+/* map[string]string fields: values must be strings (null is dropped by Go) */
+static int string_map(const struct fy_kind *k, const json_t *m, const char *gofield, struct fy_err *err)
+{
+	const char *key;
+	json_t *v;
+	if (!m || json_is_null(m))
+		return 0;
+	if (!json_is_object(m))
+		return fy_err_set(err, FY_EBADREQUEST,
+				  "%s in version \"%s\" cannot be handled as a %s: json: cannot unmarshal %s into Go struct field %s of type map[string]string",
+				  k->kind, k->version, k->kind, json_type_go(m), gofield);
+	json_object_foreach((json_t *)m, key, v) {
+		if (!json_is_string(v) && !json_is_null(v))
+			return fy_err_set(err, FY_EBADREQUEST,
+					  "%s in version \"%s\" cannot be handled as a %s: json: cannot unmarshal %s into Go struct field %s of type string",
+					  k->kind, k->version, k->kind, json_type_go(v), gofield);
+	}
+	return 0;
+}
+
+static size_t map_bytes(const json_t *m)
+{
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)m, key, v) n += strlen(key) + (json_is_string(v) ? json_string_length(v) : 0);
+	return n;
+}
+
+/* Decoding checks kube-apiserver does before validation (400 BadRequest). */
+int fy_validate_types(const struct fy_kind *k, const json_t *obj, struct fy_err *err)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	if (meta && !json_is_object(meta))
+		return fy_err_set(err, FY_EBADREQUEST,
+				  "%s in version \"%s\" cannot be handled as a %s: json: cannot unmarshal %s into Go struct field %s.metadata of type v1.ObjectMeta",
+				  k->kind, k->version, k->kind, json_type_go(meta), k->kind);
+	static const char *strfields[] = { "name", "namespace", "generateName", "resourceVersion", "uid", NULL };
+	for (const char **f = strfields; *f; f++) {
+		json_t *v = json_object_get(meta, *f);
+		if (v && !json_is_string(v) && !json_is_null(v))
+			return fy_err_set(err, FY_EBADREQUEST,
+					  "%s in version \"%s\" cannot be handled as a %s: json: cannot unmarshal %s into Go struct field ObjectMeta.metadata.%s of type string",
+					  k->kind, k->version, k->kind, json_type_go(v), *f);
+	}
+	if (string_map(k, json_object_get(meta, "labels"), "ObjectMeta.metadata.labels", err) ||
+	    string_map(k, json_object_get(meta, "annotations"), "ObjectMeta.metadata.annotations", err))
+		return err ? err->code : FY_EBADREQUEST;
+	if (!*k->group && (!strcmp(k->kind, "ConfigMap") || !strcmp(k->kind, "Secret"))) {
+		int cm = !strcmp(k->kind, "ConfigMap");
+		char f1[64], f2[64];
+		snprintf(f1, sizeof(f1), "%s.data", k->kind);
+		snprintf(f2, sizeof(f2), "%s.%s", k->kind, cm ? "binaryData" : "stringData");
+		if (string_map(k, json_object_get(obj, "data"), f1, err) ||
+		    string_map(k, json_object_get(obj, cm ? "binaryData" : "stringData"), f2, err))
+			return err ? err->code : FY_EBADREQUEST;
+	}
+	return 0;
+}
+
 int fy_validate_object(const struct fy_kind *k, const json_t *obj, struct fy_err *err)
 {
+	if (!*k->group && (!strcmp(k->kind, "ConfigMap") || !strcmp(k->kind, "Secret"))) {
+		size_t n = map_bytes(json_object_get(obj, "data")) + map_bytes(json_object_get(obj, "binaryData")) +
+			   map_bytes(json_object_get(obj, "stringData"));
+		if (n > 1048576) {
+			const char *nm = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+			fy_err_set(err, FY_EINVALID, "%s \"%s\" is invalid: []: Too long: must have at most 1048576 bytes",
+				   k->kind, nm ? nm : "");
+			if (err)
+				snprintf(err->field, sizeof(err->field), "[]");
+			return FY_EINVALID;
+		}
+	}
 	json_t *meta = json_object_get(obj, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *msg = NULL;

@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include "registry.h"
 
+/* Go decoding type checks (400): string maps and metadata strings. */
+int fy_validate_types(const struct fy_kind *k, const json_t *obj, struct fy_err *err);
 int fy_validate_object(const struct fy_kind *k, const json_t *obj, struct fy_err *err);
 /* Name checks; return NULL if valid, else the detail message (static). */
 const char *fy_validate_dns1123_subdomain(const char *s);

@@ -53,9 +53,9 @@ static int grow(struct fy_buf *b, size_t extra)
 	size_t need = b->len + extra + 1;
 	if (need <= b->alloc)
 		return 0;
-	size_t n = b->alloc ? b->alloc : 64;
-	while (n < need)
-		n = n * 2;
+	size_t n = b->alloc ? b->alloc * 2 : 64;
+	if (n < need)
+		n = need;
 	if (!b->alloc) {
 		b->buf = fy_xmalloc(n);
 		b->buf[0] = 0;
@@ -64,6 +64,11 @@ static int grow(struct fy_buf *b, size_t extra)
 	}
 	b->alloc = n;
 	return 0;
+}
+
+int fy_buf_reserve(struct fy_buf *b, size_t extra)
+{
+	return grow(b, extra);
 }
 
 int fy_buf_add(struct fy_buf *b, const void *data, size_t n)

@@ -27,6 +27,8 @@ void fy_buf_init(struct fy_buf *b, size_t cap);
 void fy_buf_release(struct fy_buf *b);
 void fy_buf_reset(struct fy_buf *b);
 char *fy_buf_detach(struct fy_buf *b, size_t *len);
+/* Make room for extra more bytes (one allocation for a known final size). */
+int fy_buf_reserve(struct fy_buf *b, size_t extra);
 int fy_buf_add(struct fy_buf *b, const void *data, size_t n);
 int fy_buf_adds(struct fy_buf *b, const char *s);
 int fy_buf_addch(struct fy_buf *b, char c);
