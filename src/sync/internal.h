@@ -17,4 +17,9 @@ long sync_retry_delay_ms(const struct fy_sync_op *op, long retry_count);
 char *sync_apply_message(const json_t *target, const json_t *live, enum fy_sync_apply_mode mode, int changed,
 			 int dry_run);
 
+/* The ordered task list the engine would build, without cluster access
+ * (no discovery, no live reads): "Phase/wave/Kind/name[ (prune)]" strings.
+ * For tests. New reference. */
+json_t *sync_plan(const struct fy_sync_input *in);
+
 #endif
