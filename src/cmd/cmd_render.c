@@ -8,6 +8,11 @@
  *   ferry render --repo URL --chart C [--revision V]     a chart from a Helm repository
  *   ferry render --app FILE [DIR]           the source(s) of an Application YAML
  *
+ * Git credentials (as `argocd repo add`): --username U --password P, or the
+ * environment variables FERRY_REPO_USERNAME, FERRY_REPO_PASSWORD and
+ * FERRY_REPO_BEARER_TOKEN (flags win). They are handed to libgit2 only and
+ * never printed.
+ *
  * Output: YAML documents separated by "---" (-o yaml, default) or a JSON
  * array (-o json). Exit 0 on success, 1 on error, 2 on a usage error.
  */
@@ -17,6 +22,7 @@
 #include <jansson.h>
 #include "cmds.h"
 #include "core/yaml.h"
+#include "git/creds.h"
 #include "git/repo.h"
 #include "git/url.h"
 #include "git/vfs_git.h"
@@ -32,8 +38,9 @@ struct render_args {
 	const char *repo, *revision, *path, *chart, *app_file, *output;
 	const char *app_name, *app_namespace, *dest_ns, *project, *release, *helm_path, *kube_version;
 	const char *name_prefix, *name_suffix, *include, *exclude, *tracking, *cache_dir;
+	const char *username, *password;
 	char **helm_set, **helm_set_string, **helm_set_file, **values, **api_versions, **images;
-	int skip_crds, recurse, timeout;
+	int skip_crds, recurse, timeout, max_files, max_bytes;
 };
 
 static int usage_error(const char *msg)
@@ -133,7 +140,7 @@ static const char *jstr(const json_t *o, const char *k)
 
 /* Render one source: from dir (local), a Helm repository, or git. Appends to all. */
 static int render_one(json_t *src, const char *dir, const struct fy_render_opts *o, const char *cache_dir,
-		      json_t *all, struct fy_err *err)
+		      const struct fy_git_creds *creds, json_t *all, struct fy_err *err)
 {
 	const char *repo = jstr(src, "repoURL"), *chart = jstr(src, "chart");
 	struct fy_git_cache *gc = NULL;
@@ -159,7 +166,7 @@ static int render_one(json_t *src, const char *dir, const struct fy_render_opts 
 			cache_dir = tmp;
 		}
 		if ((rc = fy_git_cache_new(&gc, cache_dir, err)) || (rc = fy_git_cache_open(gc, repo, &gr, err)) ||
-		    (rc = fy_git_resolve(gr, jstr(src, "targetRevision"), NULL, NULL, sha, err)) ||
+		    (rc = fy_git_resolve(gr, jstr(src, "targetRevision"), creds, NULL, sha, err)) ||
 		    (rc = fy_vfs_git_new(&vfs, gr, sha, err)))
 			goto out;
 		go.revision = sha;
@@ -189,6 +196,7 @@ int cmd_render(int argc, char **argv)
 	json_t *app = NULL, *sources = NULL, *all = NULL;
 	struct fy_err err = { 0 };
 	struct fy_buf outb;
+	struct fy_git_creds creds = FY_GIT_CREDS_INIT;
 
 	memset(&a, 0, sizeof(a));
 	const struct fy_opt opts[] = {
@@ -219,7 +227,11 @@ int cmd_render(int argc, char **argv)
 		{ FY_OPT_STR, "directory-exclude", 0, &a.exclude, "GLOB", "directory: files to exclude" },
 		{ FY_OPT_STR, "tracking-method", 0, &a.tracking, "M", "annotation (default), label or annotation+label" },
 		{ FY_OPT_INT, "timeout", 0, &a.timeout, "SECONDS", "timeout of each external tool (default 90)" },
+		{ FY_OPT_INT, "max-files", 0, &a.max_files, "N", "most files read from the source (default 10000)" },
+		{ FY_OPT_INT, "max-manifest-bytes", 0, &a.max_bytes, "N", "most manifest bytes (default 10 MiB directory, 256 MiB helm)" },
 		{ FY_OPT_STR, "cache-dir", 0, &a.cache_dir, "DIR", "keep git clones here (default: a temporary directory)" },
+		{ FY_OPT_STR, "username", 0, &a.username, "USER", "git username (or FERRY_REPO_USERNAME)" },
+		{ FY_OPT_STR, "password", 0, &a.password, "PASS", "git password (prefer FERRY_REPO_PASSWORD: flags show in ps)" },
 		{ 0 },
 	};
 	r = fy_opt_parse(argc, argv, opts,
@@ -257,6 +269,10 @@ int cmd_render(int argc, char **argv)
 	}
 	if (a.timeout < 0) {
 		rc = usage_error("--timeout must be positive");
+		goto done;
+	}
+	if (a.max_files < 0 || a.max_bytes < 0) {
+		rc = usage_error("--max-files and --max-manifest-bytes must be positive");
 		goto done;
 	}
 
@@ -315,8 +331,22 @@ int cmd_render(int argc, char **argv)
 	ro.tracking_method = a.tracking;
 	ro.helm_path = a.helm_path;
 	ro.timeout_ms = a.timeout > 0 ? a.timeout * 1000 : 0;
+	ro.max_files = (size_t)a.max_files;
+	ro.max_manifest_bytes = (size_t)a.max_bytes;
 	if (fy_track_parse_method(ro.tracking_method) < 0) {
 		rc = usage_error("--tracking-method must be annotation, label or annotation+label");
+		goto done;
+	}
+
+	const char *env;
+	if ((env = a.username ? a.username : getenv("FERRY_REPO_USERNAME")) && *env)
+		creds.username = fy_xstrdup(env);
+	if ((env = a.password ? a.password : getenv("FERRY_REPO_PASSWORD")) && *env)
+		creds.password = fy_xstrdup(env);
+	if ((env = getenv("FERRY_REPO_BEARER_TOKEN")) && *env)
+		creds.bearer_token = fy_xstrdup(env);
+	if (creds.password && !creds.username) {
+		rc = usage_error("a git password needs a username (--username or FERRY_REPO_USERNAME)");
 		goto done;
 	}
 
@@ -326,7 +356,7 @@ int cmd_render(int argc, char **argv)
 		json_t *s;
 		json_array_foreach(sources, i, s) {
 			if (apply_flags(s, &a, &err) ||
-			    render_one(s, npos ? pos[0] : NULL, &ro, a.cache_dir, all, &err)) {
+			    render_one(s, npos ? pos[0] : NULL, &ro, a.cache_dir, &creds, all, &err)) {
 				fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : "render failed");
 				rc = FY_EXIT_ERROR;
 				goto done;
@@ -348,6 +378,7 @@ int cmd_render(int argc, char **argv)
 	}
 	fy_buf_release(&outb);
 done:
+	fy_git_creds_release(&creds);
 	json_decref(app);
 	json_decref(sources);
 	json_decref(all);
