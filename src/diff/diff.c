@@ -171,7 +171,7 @@ static void remove_ns_annotations(json_t *obj)
 }
 
 /* predicted live or NULL with err */
-static json_t *three_way(const json_t *orig_in, const json_t *config_in, const json_t *live,
+static json_t *three_way(const json_t *orig_in, const json_t *config_in, json_t *live,
 			 struct fy_err *err)
 {
 	json_t *orig = json_deep_copy(orig_in), *config = json_deep_copy(config_in);
@@ -196,6 +196,11 @@ static json_t *three_way(const json_t *orig_in, const json_t *config_in, const j
 		patch = fy_smp_create_threeway(orig, config, plive, group, kind, 1, err);
 		if (patch)
 			pred = fy_smp_apply(live, patch, group, kind, err);
+		/* scheme defaults on both sides, as Argo CD's applyPatch does */
+		if (pred) {
+			fy_diff__defaults(pred);
+			fy_diff__defaults(live);
+		}
 	} else {
 		plive = fy_diff__remove_map_fields(orig, live);
 		patch = fy_mergepatch_create_threeway(orig, config, plive, err);
@@ -268,9 +273,6 @@ int fy_diff_resource(const json_t *config_in, const json_t *live_in, const struc
 		fy_err_prefix(err, "diff %s \"%s\"", fy_diff__kind(config), fy_diff__meta_str(config, "name"));
 		goto out;
 	}
-	/* the patch may bring back fields normalization removed (e.g. status
-	 * only in config): normalize the prediction the same way */
-	fy_diff__normalize(pred, &opts);
 	out->modified = !fy_diff__equal(pred, live);
 	out->target = config;
 	out->normalized_live = live;

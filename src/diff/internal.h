@@ -24,6 +24,8 @@ json_t *fy_diff__ignore_managers(const struct fy_diff_ignore *rules, const json_
 
 /* remarshal-like cleanup and the known-type normalizations, in place */
 void fy_diff__normalize(json_t *obj, const struct fy_diff_opts *opts);
+/* scheme defaults of the built-in kinds (absent fields only), in place */
+void fy_diff__defaults(json_t *obj);
 /* jsonutil.RemoveMapFields(config, live): live values of the keys config has (new ref) */
 json_t *fy_diff__remove_map_fields(const json_t *config, const json_t *live);
 json_t *fy_diff__remove_list_fields(const json_t *config, const json_t *live);
