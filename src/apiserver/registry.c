@@ -815,9 +815,7 @@ json_t *fy_reg_get(struct fy_reg *reg, const struct fy_kind *k, const char *ns, 
 
 struct item {
 	const char *key;
-	char *key_copy;
-	struct blob *b;
-	json_t *labels;
+	const struct entry *entry;
 };
 
 static int item_cmp(const void *a, const void *b)
@@ -835,6 +833,7 @@ int fy_reg_list_page(struct fy_reg *reg, const struct fy_kind *k, const char *ns
 		     const char *field_sel, const char *after, size_t limit, char ***items_out, size_t *n_out,
 		     uint64_t *rv_out, char **next_key, struct fy_err *err)
 {
+	static json_t *empty;
 	if (next_key)
 		*next_key = NULL;
 	struct fy_labelsel *ls = NULL;
@@ -847,7 +846,14 @@ int fy_reg_list_page(struct fy_reg *reg, const struct fy_kind *k, const char *ns
 	}
 	if (err && (ls || fs))
 		fy_err_clear(err);
+	/*
+	 * Everything happens under the lock: collect the candidates after the
+	 * continue key (pointers only), sort, filter until the page is full,
+	 * and copy only the texts that are returned.
+	 */
 	pthread_mutex_lock(&reg->mu);
+	if (!empty)
+		empty = json_object();
 	struct kstate *ks = ks_of(reg, k);
 	size_t cap = ks ? ks->objs.n : 0, n = 0;
 	struct item *v = fy_xcalloc(cap + 1, sizeof(*v));
@@ -856,50 +862,37 @@ int fy_reg_list_page(struct fy_reg *reg, const struct fy_kind *k, const char *ns
 		for (struct fy_map_ent *it = NULL; (it = fy_map_next(&ks->objs, it));) {
 			if (nsl && (strncmp(it->key, ns, nsl) || it->key[nsl] != '/'))
 				continue;
-			struct entry *e = it->val;
+			if (after && strcmp(it->key, after) <= 0)
+				continue;
 			v[n].key = it->key;
-			v[n].key_copy = fy_xstrdup(it->key);
-			v[n].b = blob_ref(e->b);
-			v[n].labels = e->labels ? json_incref(e->labels) : NULL;
+			v[n].entry = it->val;
 			n++;
 		}
-	/* keys are only used for sorting while we still hold the lock */
 	qsort(v, n, sizeof(*v), item_cmp);
+	char **items = fy_xcalloc((limit && limit < n ? limit : n) + 1, sizeof(char *));
+	size_t m = 0;
+	const char *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = v[i].entry;
+		if (ls && !fy_labelsel_match(ls, e->labels ? e->labels : empty))
+			continue;
+		if (fs) {
+			json_t *o = json_loadb(e->b->data, e->b->len, 0, NULL);
+			int ok = o && fy_fieldsel_match(fs, o);
+			json_decref(o);
+			if (!ok)
+				continue;
+		}
+		if (limit && m == limit) {
+			if (next_key && last)
+				*next_key = fy_xstrdup(last);
+			break;
+		}
+		items[m++] = fy_xstrndup(e->b->data, e->b->len);
+		last = v[i].key;
+	}
 	uint64_t rv = reg->rv;
 	pthread_mutex_unlock(&reg->mu);
-	char **items = fy_xcalloc(n + 1, sizeof(char *));
-	size_t m = 0, last = 0;
-	static json_t *empty;
-	for (size_t i = 0; i < n; i++) {
-		int ok = 1;
-		if (after && strcmp(v[i].key_copy, after) <= 0)
-			ok = 0;
-		if (ok && limit && m == limit) {
-			/* one more match exists: the page ends at the previous item */
-			ok = 0;
-			if (next_key && !*next_key && m)
-				*next_key = fy_xstrdup(v[last].key_copy);
-		}
-		if (ls) {
-			if (!empty)
-				empty = json_object();
-			ok = fy_labelsel_match(ls, v[i].labels ? v[i].labels : empty);
-		}
-		if (ok && fs) {
-			json_t *o = json_loadb(v[i].b->data, v[i].b->len, 0, NULL);
-			ok = o && fy_fieldsel_match(fs, o);
-			json_decref(o);
-		}
-		if (ok) {
-			items[m++] = fy_xstrndup(v[i].b->data, v[i].b->len);
-			last = i;
-		}
-
-		blob_unref(v[i].b);
-		json_decref(v[i].labels);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].key_copy);
 	free(v);
 	fy_labelsel_free(ls);
 	fy_fieldsel_free(fs);
