@@ -1,0 +1,84 @@
+/*
+ * cmd_controller.c - `ferry controller`: run the Argo CD compatible
+ * application controller against a cluster (kubeconfig or in-cluster).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "controller/controller.h"
+#include "util/log.h"
+#include "util/opt.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+int cmd_controller(int argc, char **argv)
+{
+	const char *kubeconfig = NULL, *context = NULL, *data = NULL, *ns = NULL, *level = NULL, *crds = NULL;
+	int install = 0, workers = 0, grace = -1;
+	const struct fy_opt opts[] = {
+		{ FY_OPT_STR, "kubeconfig", 0, &kubeconfig, "FILE", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)" },
+		{ FY_OPT_STR, "context", 0, &context, "NAME", "kubeconfig context (default: current)" },
+		{ FY_OPT_STR, "data", 'd', &data, "DIR", "cache directory (default ./ferry-data/controller)" },
+		{ FY_OPT_STR, "namespace", 'n', &ns, "NS", "control-plane namespace (default argocd)" },
+		{ FY_OPT_STR, "log-level", 0, &level, "LEVEL", "debug, info, warn, error (default info)" },
+		{ FY_OPT_FLAG, "install-crds", 0, &install, NULL, "apply the Application, ApplicationSet and AppProject CRDs first" },
+		{ FY_OPT_STR, "crds-dir", 0, &crds, "DIR", "where the CRDs are (default data/crds)" },
+		{ FY_OPT_INT, "workers", 0, &workers, "N", "reconcile workers (default 4)" },
+		{ FY_OPT_INT, "repo-error-grace-seconds", 0, &grace, "N", "keep the last status this long while git fails (default 180)" },
+		{ 0 }
+	};
+	char **pos = NULL;
+	int npos = 0, r;
+	struct fy_ctrl_opts co;
+	struct fy_err err = FY_ERR_INIT;
+	struct sigaction sa;
+
+	r = fy_opt_parse(argc, argv, opts, "ferry controller [--kubeconfig FILE] [--data DIR] [--namespace argocd] [--log-level LEVEL] [--install-crds]",
+			 "Run the application controller: reconcile Argo CD Applications of the namespace to Git.", &pos, &npos);
+	free(pos);
+	if (r == FY_OPT_HELP)
+		return FY_EXIT_OK;
+	if (r)
+		return FY_EXIT_USAGE;
+	if (npos) {
+		fprintf(stderr, "error: unexpected argument\n");
+		return FY_EXIT_USAGE;
+	}
+	if (level) {
+		int l = fy_log_parse_level(level);
+		if (l < 0) {
+			fprintf(stderr, "error: unknown log level \"%s\"\n", level);
+			return FY_EXIT_USAGE;
+		}
+		fy_log_set_level(l);
+	}
+	fy_ctrl_opts_init(&co);
+	co.kubeconfig = kubeconfig;
+	co.context = context;
+	co.data_dir = data;
+	co.namespace = ns;
+	co.install_crds = install;
+	co.crds_dir = crds;
+	co.workers = workers;
+	co.repo_error_grace_s = grace;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (fy_ctrl_run(&co, &stop_flag, &err)) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return FY_EXIT_ERROR;
+	}
+	return FY_EXIT_OK;
+}

@@ -1,0 +1,1409 @@
+/*
+ * controller.c - the reconcile loop: watches, work queue, reconcile,
+ * operations, auto-sync, status write-back, cascade deletion.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/app.h"
+#include "controller/compare.h"
+#include "controller/controller.h"
+#include "controller/livecache.h"
+#include "core/yaml.h"
+#include "diff/diff.h"
+#include "git/repo.h"
+#include "git/vfs_git.h"
+#include "health/health.h"
+#include "kclient/kclient.h"
+#include "kube/mergepatch.h"
+#include "render/cache.h"
+#include "render/render.h"
+#include "render/track.h"
+#include "sync/sync.h"
+#include "util/log.h"
+#include "util/map.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define SUB "controller"
+#define APP_API "argoproj.io/v1alpha1"
+#define MAX_CLUSTERS 256
+
+struct cluster {
+	char *name, *server;
+	struct fy_kc *kc;      /* owned unless in-cluster (then the control-plane client) */
+	struct fy_live *live;
+	int owned_kc;
+	int failed;            /* could not start: retried on use */
+};
+
+struct qent {
+	uint64_t due_ms;
+	int level;
+};
+
+struct appstate {
+	time_t repo_err_since;   /* first repo error of the current streak, 0 none */
+	uint64_t next_refresh_ms;/* periodic refresh due */
+	int busy;
+};
+
+struct lsr {
+	struct fy_git_refs refs;
+	uint64_t at_ms;
+};
+
+struct ctrl {
+	const struct fy_ctrl_opts *o;
+	const char *ns;
+	volatile sig_atomic_t *stop;
+	struct fy_kc *kc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fy_map apps;    /* name -> json_t* latest object */
+	struct fy_map queue;   /* name -> struct qent* */
+	struct fy_map state;   /* name -> struct appstate* */
+	json_t *cm;            /* argocd-cm (may be NULL) */
+	long period_s, jitter_s;
+	struct cluster *clusters[MAX_CLUSTERS];
+	size_t nclusters;
+	json_t *cluster_secrets; /* name -> secret object */
+	pthread_mutex_t git_mu;
+	struct fy_git_cache *git;
+	struct fy_render_cache *rcache;
+	struct fy_map lsr;     /* url -> struct lsr* */
+	struct fy_kc_watch *w_apps, *w_cm, *w_secrets;
+};
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+void fy_ctrl_opts_init(struct fy_ctrl_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->repo_error_grace_s = -1;
+}
+
+/* ------------------------------------------------------------------ queue */
+
+static struct appstate *state_of(struct ctrl *c, const char *name)
+{
+	struct appstate *s = fy_map_get(&c->state, name);
+	if (!s) {
+		s = fy_xcalloc(1, sizeof(*s));
+		fy_map_put(&c->state, name, s);
+	}
+	return s;
+}
+
+/* mu held */
+static void enqueue_locked(struct ctrl *c, const char *name, int level, uint64_t delay_ms)
+{
+	struct qent *q = fy_map_get(&c->queue, name);
+	uint64_t due = fy_now_ms() + delay_ms;
+
+	if (!q) {
+		q = fy_xcalloc(1, sizeof(*q));
+		q->due_ms = due;
+		q->level = level;
+		fy_map_put(&c->queue, name, q);
+	} else {
+		if (due < q->due_ms)
+			q->due_ms = due;
+		if (level > q->level)
+			q->level = level;
+	}
+	pthread_cond_signal(&c->cv);
+}
+
+static void enqueue(struct ctrl *c, const char *name, int level, uint64_t delay_ms)
+{
+	pthread_mutex_lock(&c->mu);
+	enqueue_locked(c, name, level, delay_ms);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* pop the earliest due, non-busy entry; waits up to 200 ms; returns malloc'd name or NULL */
+static char *dequeue(struct ctrl *c, int *level)
+{
+	char *name = NULL;
+	struct fy_map_ent *it, *best = NULL;
+	uint64_t now, best_due = UINT64_MAX;
+
+	pthread_mutex_lock(&c->mu);
+	now = fy_now_ms();
+	for (it = NULL; (it = fy_map_next(&c->queue, it));) {
+		struct qent *q = it->val;
+		struct appstate *s = fy_map_get(&c->state, it->key);
+		if (s && s->busy)
+			continue;
+		if (q->due_ms < best_due) {
+			best_due = q->due_ms;
+			best = it;
+		}
+	}
+	if (best && best_due <= now) {
+		struct qent *q = best->val;
+		name = fy_xstrdup(best->key);
+		*level = q->level;
+		free(fy_map_del(&c->queue, name));
+		state_of(c, name)->busy = 1;
+	} else {
+		struct timespec ts;
+		uint64_t wait = best ? best_due - now : 200;
+		if (wait > 200)
+			wait = 200;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(wait * 1000000ull);
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return name;
+}
+
+static void done_with(struct ctrl *c, const char *name)
+{
+	pthread_mutex_lock(&c->mu);
+	state_of(c, name)->busy = 0;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---------------------------------------------------------------- watches */
+
+static void live_notify(void *ud, const char *inst, int level)
+{
+	struct ctrl *c = ud;
+	/* instances of apps in the control-plane namespace are the app name */
+	if (strchr(inst, '_'))
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (fy_map_get(&c->apps, inst))
+		enqueue_locked(c, inst, level, 100);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void apps_cb(void *ud, enum fy_kc_event type, json_t *obj)
+{
+	struct ctrl *c = ud;
+	const char *name;
+	json_t *old;
+
+	if (type == FY_KC_SYNCED || !obj)
+		return;
+	name = jstr(json_object_get(obj, "metadata"), "name");
+	if (!*name)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (type == FY_KC_DELETED) {
+		old = fy_map_del(&c->apps, name);
+		free(fy_map_del(&c->queue, name));
+	} else {
+		old = fy_map_put(&c->apps, name, json_incref(obj));
+		/* a spec or operation change, or a refresh request: reconcile now */
+		int level = 1;
+		if (!old || !json_equal(json_object_get(old, "spec"), json_object_get(obj, "spec")))
+			level = 2;
+		if (json_object_get(obj, "operation") ||
+		    json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+				    FY_APP_REFRESH_ANN))
+			level = 3;
+		if (!old || level > 1 || !json_equal(json_object_get(old, "metadata"), json_object_get(obj, "metadata")) ||
+		    json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
+			enqueue_locked(c, name, level, 0);
+	}
+	pthread_mutex_unlock(&c->mu);
+	json_decref(old);
+}
+
+static void cm_cb(void *ud, enum fy_kc_event type, json_t *obj)
+{
+	struct ctrl *c = ud;
+	const json_t *data;
+	long period = 120, jitter = 60;
+
+	if (type == FY_KC_SYNCED || !obj)
+		return;
+	if (strcmp(jstr(json_object_get(obj, "metadata"), "name"), "argocd-cm"))
+		return;
+	data = json_object_get(obj, "data");
+	if (type != FY_KC_DELETED) {
+		const char *s = jstr(data, "timeout.reconciliation");
+		if (*s) {
+			long ms = fy_sync_parse_duration_ms(s);
+			if (ms >= 0)
+				period = ms / 1000;
+		}
+		s = jstr(data, "timeout.reconciliation.jitter");
+		if (*s) {
+			long ms = fy_sync_parse_duration_ms(s);
+			if (ms >= 0)
+				jitter = ms / 1000;
+		}
+	}
+	pthread_mutex_lock(&c->mu);
+	json_decref(c->cm);
+	c->cm = type == FY_KC_DELETED ? NULL : json_incref(obj);
+	c->period_s = period;
+	c->jitter_s = jitter;
+	/* every app is compared again with the new settings */
+	struct fy_map_ent *it;
+	for (it = NULL; (it = fy_map_next(&c->apps, it));)
+		enqueue_locked(c, it->key, 1, 200);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void secrets_cb(void *ud, enum fy_kc_event type, json_t *obj)
+{
+	struct ctrl *c = ud;
+	const char *name;
+
+	if (type == FY_KC_SYNCED || !obj)
+		return;
+	name = jstr(json_object_get(obj, "metadata"), "name");
+	pthread_mutex_lock(&c->mu);
+	if (type == FY_KC_DELETED)
+		json_object_del(c->cluster_secrets, name);
+	else
+		json_object_set(c->cluster_secrets, name, obj);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* --------------------------------------------------------------- clusters */
+
+static struct cluster *cluster_add(struct ctrl *c, const char *name, const char *server, struct fy_kc *kc,
+				   int owned)
+{
+	struct cluster *cl = fy_xcalloc(1, sizeof(*cl));
+	struct fy_err err = FY_ERR_INIT;
+
+	cl->name = fy_xstrdup(name);
+	cl->server = fy_xstrdup(server);
+	cl->kc = kc;
+	cl->owned_kc = owned;
+	cl->live = fy_live_new(kc, name, live_notify, c);
+	if (fy_live_start(cl->live, &err)) {
+		fy_warn(SUB, "cluster \"%s\": %s", name, err.msg);
+		cl->failed = 1;
+	}
+	c->clusters[c->nclusters++] = cl;
+	return cl;
+}
+
+/* The cluster of an app, started on first use. NULL with err set. */
+static struct cluster *cluster_for(struct ctrl *c, const struct fy_app *a, struct fy_err *err)
+{
+	struct fy_app_cluster list[MAX_CLUSTERS];
+	const char *sname[MAX_CLUSTERS];
+	size_t n = 0, idx, i;
+	struct cluster *cl = NULL;
+	json_t *secrets;
+	const char *k;
+	json_t *v;
+	char *names[MAX_CLUSTERS];
+
+	pthread_mutex_lock(&c->mu);
+	secrets = json_deep_copy(c->cluster_secrets);
+	pthread_mutex_unlock(&c->mu);
+
+	/* from secrets (decoded name/server), then the in-cluster default */
+	json_object_foreach(secrets, k, v) {
+		struct fy_kc_config cfg;
+		if (n >= MAX_CLUSTERS - 1)
+			break;
+		if (fy_kc_config_from_cluster_secret(&cfg, v, NULL))
+			continue;
+		names[n] = fy_xstrdup(cfg.name ? cfg.name : cfg.server);
+		list[n].name = names[n];
+		list[n].server = fy_xstrdup(cfg.server);
+		sname[n] = k;
+		fy_kc_config_release(&cfg);
+		n++;
+	}
+	int have_in = 0;
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i].server, FY_APP_INCLUSTER_SERVER))
+			have_in = 1;
+	if (!have_in) {
+		names[n] = fy_xstrdup(FY_APP_INCLUSTER_NAME);
+		list[n].name = names[n];
+		list[n].server = fy_xstrdup(FY_APP_INCLUSTER_SERVER);
+		sname[n] = NULL;
+		n++;
+	}
+	if (fy_app_resolve_cluster(a, list, n, &idx, err))
+		goto out;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->nclusters; i++)
+		if (!strcmp(c->clusters[i]->server, list[idx].server))
+			cl = c->clusters[i];
+	if (!cl && c->nclusters < MAX_CLUSTERS) {
+		if (!strcmp(list[idx].server, FY_APP_INCLUSTER_SERVER)) {
+			cl = cluster_add(c, FY_APP_INCLUSTER_NAME, FY_APP_INCLUSTER_SERVER, c->kc, 0);
+		} else {
+			struct fy_kc_config cfg;
+			struct fy_kc *kc = NULL;
+			if (fy_kc_config_from_cluster_secret(&cfg, json_object_get(secrets, sname[idx]), err) == 0) {
+				if (fy_kc_new(&kc, &cfg, err) == 0)
+					cl = cluster_add(c, list[idx].name, list[idx].server, kc, 1);
+				fy_kc_config_release(&cfg);
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (cl && cl->failed) {
+		struct fy_err e2 = FY_ERR_INIT;
+		if (fy_live_start(cl->live, &e2) == 0)
+			cl->failed = 0;
+		else
+			fy_err_set(err, FY_EUPSTREAM, "cluster \"%s\" is unreachable: %s", cl->name, e2.msg);
+	}
+	if (cl && cl->failed)
+		cl = NULL;
+	else if (!cl && !err->code)
+		fy_err_set(err, FY_EGENERIC, "too many clusters");
+out:
+	for (i = 0; i < n; i++) {
+		free(names[i]);
+		free((char *)list[i].server);
+	}
+	json_decref(secrets);
+	return cl;
+}
+
+/* --------------------------------------------------------------- git side */
+
+/* resolve a source's targetRevision to a SHA; one ls-remote per repo and period unless force */
+static int resolve_rev(struct ctrl *c, const json_t *src, int force, char sha[41], struct fy_git_repo **repo,
+		       struct fy_err *err)
+{
+	const char *url = jstr(src, "repoURL");
+	const char *rev = jstr(src, "targetRevision");
+	struct lsr *l;
+	int rc;
+	uint64_t now = fy_now_ms();
+	uint64_t ttl = (uint64_t)(c->period_s > 0 ? c->period_s : 120) * 1000;
+
+	pthread_mutex_lock(&c->git_mu);
+	rc = fy_git_cache_open(c->git, url, repo, err);
+	if (rc)
+		goto out;
+	l = fy_map_get(&c->lsr, url);
+	if (!l || force || now - l->at_ms >= ttl) {
+		struct fy_git_refs refs = { NULL, 0 };
+		rc = fy_git_ls_remote(url, NULL, &refs, err);
+		if (rc) {
+			fy_git_refs_release(&refs);
+			goto out;
+		}
+		if (!l) {
+			l = fy_xcalloc(1, sizeof(*l));
+			fy_map_put(&c->lsr, url, l);
+		} else {
+			fy_git_refs_release(&l->refs);
+		}
+		l->refs = refs;
+		l->at_ms = now;
+	}
+	rc = fy_git_resolve(*repo, rev, NULL, &l->refs, sha, err);
+out:
+	pthread_mutex_unlock(&c->git_mu);
+	return rc;
+}
+
+/* render every source at its revision; *revs gets the SHAs (array of strings) */
+static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json_t *sources,
+			      const json_t *pinned, int force, json_t **revs, struct fy_err *err)
+{
+	json_t *all = json_array(), *src;
+	size_t i;
+
+	*revs = json_array();
+	json_array_foreach(sources, i, src) {
+		char sha[41] = "";
+		struct fy_git_repo *repo = NULL;
+		struct fy_vfs *vfs = NULL;
+		struct fy_render_opts ro;
+		json_t *objs;
+		const char *pin = json_string_value(json_array_get(pinned, i));
+		int rc;
+
+		if (*jstr(src, "chart")) {
+			snprintf(sha, sizeof(sha), "%s", jstr(src, "targetRevision"));
+		} else if (pin && strlen(pin) == 40) {
+			json_t *s2 = json_deep_copy(src);
+			json_object_set_new(s2, "targetRevision", json_string(pin));
+			rc = resolve_rev(c, s2, 0, sha, &repo, err);
+			json_decref(s2);
+			if (rc)
+				goto fail;
+		} else if ((rc = resolve_rev(c, src, force, sha, &repo, err))) {
+			goto fail;
+		}
+		json_array_append_new(*revs, json_string(sha));
+		/* a ref-only source of a multi-source app provides values files only */
+		if (a->multi_source && *jstr(src, "ref") && !*jstr(src, "path") && !*jstr(src, "chart"))
+			continue;
+		if (repo && (rc = fy_vfs_git_new(&vfs, repo, sha, err)))
+			goto fail;
+		memset(&ro, 0, sizeof(ro));
+		ro.app_name = a->name;
+		ro.app_namespace = a->namespace;
+		ro.control_namespace = c->ns;
+		ro.project = a->project;
+		ro.dest_namespace = a->dest_namespace;
+		ro.revision = sha;
+		objs = fy_render_cache_render(c->rcache, jstr(src, "repoURL"), sha, src, vfs, &ro, NULL, err);
+		fy_vfs_free(vfs);
+		if (!objs)
+			goto fail;
+		json_array_extend(all, objs);
+		json_decref(objs);
+	}
+	return all;
+fail:
+	json_decref(all);
+	json_decref(*revs);
+	*revs = NULL;
+	return NULL;
+}
+
+/* ----------------------------------------------------------------- events */
+
+static void emit_event(struct ctrl *c, const json_t *app, const char *reason, const char *type, const char *msg)
+{
+	json_t *ev = json_object(), *md = json_object(), *io = json_object(), *src = json_object();
+	const json_t *amd = json_object_get(app, "metadata");
+	char ts[40];
+	struct fy_err err = FY_ERR_INIT;
+
+	fy_rfc3339(time(NULL), ts, sizeof(ts));
+	json_object_set_new(ev, "apiVersion", json_string("v1"));
+	json_object_set_new(ev, "kind", json_string("Event"));
+	{
+		char *gn = fy_xasprintf("%s.", jstr(amd, "name"));
+		json_object_set_new(md, "generateName", json_string(gn));
+		free(gn);
+	}
+	json_object_set_new(md, "namespace", json_string(jstr(amd, "namespace")));
+	json_object_set_new(ev, "metadata", md);
+	json_object_set_new(io, "apiVersion", json_string(APP_API));
+	json_object_set_new(io, "kind", json_string("Application"));
+	json_object_set_new(io, "name", json_string(jstr(amd, "name")));
+	json_object_set_new(io, "namespace", json_string(jstr(amd, "namespace")));
+	json_object_set_new(io, "uid", json_string(jstr(amd, "uid")));
+	json_object_set_new(io, "resourceVersion", json_string(jstr(amd, "resourceVersion")));
+	json_object_set_new(ev, "involvedObject", io);
+	json_object_set_new(ev, "reason", json_string(reason));
+	json_object_set_new(ev, "message", json_string(msg));
+	json_object_set_new(ev, "type", json_string(type));
+	json_object_set_new(src, "component", json_string("argocd-application-controller"));
+	json_object_set_new(ev, "source", src);
+	json_object_set_new(ev, "reportingComponent", json_string("argocd-application-controller"));
+	json_object_set_new(ev, "firstTimestamp", json_string(ts));
+	json_object_set_new(ev, "lastTimestamp", json_string(ts));
+	json_object_set_new(ev, "count", json_integer(1));
+	if (fy_kc_create(c->kc, ev, NULL, NULL, &err))
+		fy_debug(SUB, "event for \"%s\": %s", jstr(amd, "name"), err.msg);
+	json_decref(ev);
+}
+
+/* -------------------------------------------------------------- write-back */
+
+static json_t *condition(const char *type, const char *msg, const json_t *old_conditions)
+{
+	json_t *cd = json_object();
+	const json_t *o;
+	size_t i;
+	char ts[40];
+
+	fy_rfc3339(time(NULL), ts, sizeof(ts));
+	json_array_foreach(old_conditions, i, o) {
+		if (!strcmp(jstr(o, "type"), type) && !strcmp(jstr(o, "message"), msg) &&
+		    json_object_get(o, "lastTransitionTime"))
+			snprintf(ts, sizeof(ts), "%s", jstr(o, "lastTransitionTime"));
+	}
+	json_object_set_new(cd, "type", json_string(type));
+	json_object_set_new(cd, "message", json_string(msg));
+	json_object_set_new(cd, "lastTransitionTime", json_string(ts));
+	return cd;
+}
+
+/* Merge-patch the app from old to new (status, operation, annotations). */
+static int write_app(struct ctrl *c, const json_t *old, const json_t *new, struct fy_err *err)
+{
+	json_t *a = json_object(), *b = json_object(), *patch;
+	int rc = 0;
+
+	json_object_set(a, "status", json_object_get(old, "status") ? json_object_get(old, "status") : json_null());
+	json_object_set(b, "status", json_object_get(new, "status") ? json_object_get(new, "status") : json_null());
+	if (json_object_get(old, "operation"))
+		json_object_set(a, "operation", json_object_get(old, "operation"));
+	if (json_object_get(new, "operation"))
+		json_object_set(b, "operation", json_object_get(new, "operation"));
+	{
+		json_t *ma = json_object(), *mb = json_object();
+		const json_t *an = json_object_get(json_object_get(old, "metadata"), "annotations");
+		const json_t *bn = json_object_get(json_object_get(new, "metadata"), "annotations");
+		json_object_set(ma, "annotations", an ? (json_t *)an : json_object());
+		json_object_set(mb, "annotations", bn ? (json_t *)bn : json_object());
+		const json_t *af = json_object_get(json_object_get(old, "metadata"), "finalizers");
+		const json_t *bf = json_object_get(json_object_get(new, "metadata"), "finalizers");
+		if (!json_equal((json_t *)af, (json_t *)bf)) {
+			json_object_set(ma, "finalizers", af ? (json_t *)af : json_null());
+			json_object_set(mb, "finalizers", bf ? (json_t *)bf : json_null());
+		}
+		json_object_set_new(a, "metadata", ma);
+		json_object_set_new(b, "metadata", mb);
+	}
+	patch = fy_mergepatch_create(a, b, err);
+	if (!patch) {
+		rc = err && err->code ? err->code : FY_EGENERIC;
+		goto out;
+	}
+	if (json_object_size(patch) > 0) {
+		json_t *resp = NULL;
+		rc = fy_kc_patch(c->kc, APP_API, "Application", jstr(json_object_get(new, "metadata"), "namespace"),
+				 jstr(json_object_get(new, "metadata"), "name"), FY_KC_PATCH_MERGE, patch, NULL, &resp,
+				 err);
+		if (rc == 0 && resp) {
+			/* keep our view current so the next reconcile does not read a stale object */
+			pthread_mutex_lock(&c->mu);
+			json_t *prev = fy_map_get(&c->apps, jstr(json_object_get(new, "metadata"), "name"));
+			const char *rv_prev = jstr(json_object_get(prev, "metadata"), "resourceVersion");
+			const char *rv_new = jstr(json_object_get(resp, "metadata"), "resourceVersion");
+			if (prev && strtoull(rv_new, NULL, 10) >= strtoull(rv_prev, NULL, 10)) {
+				fy_map_put(&c->apps, jstr(json_object_get(new, "metadata"), "name"), json_incref(resp));
+				json_decref(prev);
+			}
+			pthread_mutex_unlock(&c->mu);
+		}
+		json_decref(resp);
+	}
+	json_decref(patch);
+out:
+	json_decref(a);
+	json_decref(b);
+	return rc;
+}
+
+/* -------------------------------------------------------------- deletion */
+
+static int never_delete(const json_t *obj)
+{
+	const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+	if (fy_track_is_crd(obj))
+		return 1;
+	if (!strcmp(jstr(ann, "helm.sh/resource-policy"), "keep"))
+		return 1;
+	const char *so = jstr(ann, "argocd.argoproj.io/sync-options");
+	return strstr(so, "Delete=false") != NULL;
+}
+
+/* Cascade: delete the highest wave group, wait for it, then the next; remove the finalizer at the end. */
+static void finalize(struct ctrl *c, const struct fy_app *a, const json_t *obj)
+{
+	struct cluster *cl;
+	struct fy_err err = FY_ERR_INIT;
+	json_t *live = NULL, *o;
+	size_t i;
+	int have = 0, top = INT32_MIN;
+
+	if (!a->has_finalizer)
+		return;
+	cl = cluster_for(c, a, &err);
+	if (cl) {
+		fy_live_wait_synced(cl->live, 30000);
+		live = fy_live_managed(cl->live, a->name);
+		json_array_foreach(live, i, o) {
+			if (never_delete(o))
+				continue;
+			const char *w = jstr(json_object_get(json_object_get(o, "metadata"), "annotations"),
+					     "argocd.argoproj.io/sync-wave");
+			int wave = *w ? atoi(w) : 0;
+			if (!have || wave > top)
+				top = wave;
+			have = 1;
+		}
+	}
+	if (have) {
+		json_array_foreach(live, i, o) {
+			const json_t *md = json_object_get(o, "metadata");
+			const char *w = jstr(json_object_get(md, "annotations"), "argocd.argoproj.io/sync-wave");
+			struct fy_kc_opts ko;
+			if (never_delete(o) || (*w ? atoi(w) : 0) != top)
+				continue;
+			if (json_object_get(md, "deletionTimestamp"))
+				continue;
+			fy_kc_opts_init(&ko);
+			ko.propagation = a->background_delete ? "Background" : "Foreground";
+			if (fy_kc_delete(cl->kc, jstr(o, "apiVersion"), jstr(o, "kind"), jstr(md, "namespace"),
+					 jstr(md, "name"), &ko, NULL, &err) && err.code != FY_ENOTFOUND)
+				fy_warn(SUB, "app \"%s\": delete %s/%s: %s", a->name, jstr(o, "kind"),
+					jstr(md, "name"), err.msg);
+		}
+		json_decref(live);
+		enqueue(c, a->name, 1, 1000);
+		return;
+	}
+	json_decref(live);
+	/* nothing left (or the cluster is gone): drop our finalizers */
+	{
+		json_t *new = json_deep_copy(obj), *fins = json_array(), *f;
+		json_t *md = json_object_get(new, "metadata");
+		json_array_foreach(json_object_get(md, "finalizers"), i, f) {
+			const char *s = json_string_value(f);
+			if (s && !strncmp(s, FY_APP_FINALIZER, strlen(FY_APP_FINALIZER)))
+				continue;
+			json_array_append(fins, f);
+		}
+		json_object_set_new(md, "finalizers", fins);
+		if (write_app(c, obj, new, &err))
+			fy_warn(SUB, "app \"%s\": removing the finalizer: %s", a->name, err.msg);
+		else
+			fy_info(SUB, "app \"%s\": resources deleted, finalizer removed", a->name);
+		json_decref(new);
+	}
+}
+
+/* ---------------------------------------------------------------- the sync */
+
+struct getctx {
+	struct fy_live *live;
+};
+
+static int live_get(void *ud, const char *api_version, const char *kind, const char *ns, const char *name,
+		    json_t **out, struct fy_err *err)
+{
+	struct getctx *g = ud;
+	char *grp = fy_track_group(api_version);
+	*out = fy_live_get(g->live, grp, kind, ns ? ns : "", name);
+	free(grp);
+	if (!*out)
+		return fy_err_set(err, FY_ENOTFOUND, "%s \"%s\" not found", kind, name);
+	return 0;
+}
+
+static int cmp_namespaced(void *ud, const char *g, const char *k)
+{
+	return fy_live_namespaced(ud, g, k);
+}
+
+static json_t *cmp_get(void *ud, const char *g, const char *k, const char *ns, const char *n)
+{
+	return fy_live_get(ud, g, k, ns, n);
+}
+
+static json_t *cmp_children(void *ud, const char *uid)
+{
+	return fy_live_children(ud, uid);
+}
+
+static json_t *heal_resources(const struct fy_cmp *cmp)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < cmp->n; i++) {
+		const struct fy_cmp_item *it = &cmp->v[i];
+		if (!it->out_of_sync)
+			continue;
+		json_t *r = json_object();
+		json_object_set_new(r, "group", json_string(it->group));
+		json_object_set_new(r, "kind", json_string(it->kind));
+		json_object_set_new(r, "name", json_string(it->name));
+		json_object_set_new(r, "namespace", json_string(it->ns));
+		json_array_append_new(arr, r);
+	}
+	return arr;
+}
+
+/* one engine step for app's operation; updates new (operationState, operation, history) */
+static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, json_t *new, struct cluster *cl,
+			  const struct fy_cmp *cmp, const char *revision, const struct fy_health_config *hcfg)
+{
+	struct fy_sync_input in;
+	struct fy_sync_result res;
+	struct fy_sync_resource *rs;
+	struct fy_err err = FY_ERR_INIT;
+	struct getctx g = { cl->live };
+	json_t *status = json_object_get(new, "status");
+	long requeue = 0;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	memset(&res, 0, sizeof(res));
+	rs = fy_xcalloc(cmp->n ? cmp->n : 1, sizeof(*rs));
+	for (i = 0; i < cmp->n; i++) {
+		rs[i].target = cmp->v[i].target;
+		rs[i].live = cmp->v[i].live;
+		rs[i].out_of_sync = cmp->v[i].out_of_sync;
+	}
+	in.kc = cl->kc;
+	in.health = hcfg;
+	in.app = obj;
+	in.revision = revision;
+	in.res = rs;
+	in.nres = cmp->n;
+	in.hooks = cmp->hooks;
+	in.get = live_get;
+	in.get_ud = &g;
+	if (fy_sync_step(&in, &res, &err)) {
+		fy_warn(SUB, "app \"%s\": sync: %s", a->name, err.msg);
+		/* a malformed operation: finish it with Error, as Argo CD does */
+		json_t *os = json_object();
+		char ts[40];
+		fy_rfc3339(time(NULL), ts, sizeof(ts));
+		json_object_set(os, "operation", a->operation);
+		json_object_set_new(os, "phase", json_string("Error"));
+		json_object_set_new(os, "message", json_string(err.msg));
+		json_object_set_new(os, "startedAt", json_string(ts));
+		json_object_set_new(os, "finishedAt", json_string(ts));
+		json_object_set_new(status, "operationState", os);
+		json_object_del(new, "operation");
+		free(rs);
+		return 0;
+	}
+	json_object_set(status, "operationState", res.operation_state);
+	if (res.done) {
+		const char *phase = jstr(res.operation_state, "phase");
+		const json_t *sync = json_object_get(a->operation, "sync");
+		int automated = json_is_true(json_object_get(json_object_get(a->operation, "initiatedBy"), "automated"));
+		json_object_del(new, "operation");
+		if (!strcmp(phase, "Succeeded") && !json_is_true(json_object_get(sync, "dryRun")) &&
+		    json_array_size(json_object_get(sync, "resources")) == 0) {
+			json_t *hist = json_object_get(status, "history");
+			if (!json_is_array(hist)) {
+				hist = json_array();
+				json_object_set_new(status, "history", hist);
+			}
+			fy_app_history_append(hist, res.operation_state, a->history_limit, time(NULL));
+			if (json_array_size(hist) == 0)
+				json_object_del(status, "history");
+		}
+		{
+			char *m;
+			const char *rev = jstr(json_object_get(res.operation_state, "syncResult"), "revision");
+			if (!strcmp(phase, "Succeeded"))
+				m = fy_xasprintf("Sync operation to %s succeeded", rev);
+			else
+				m = fy_xasprintf("Sync operation to %s failed: %s", rev,
+						 jstr(res.operation_state, "message"));
+			emit_event(c, obj, "OperationCompleted", strcmp(phase, "Succeeded") ? "Warning" : "Normal", m);
+			fy_info(SUB, "app \"%s\": %s", a->name, m);
+			free(m);
+		}
+		requeue = -(automated ? 2 : 3); /* negative: refresh level after the op */
+	} else {
+		requeue = res.requeue_ms > 0 ? res.requeue_ms : 1000;
+		if (requeue > 30000)
+			requeue = 30000;
+	}
+	fy_sync_result_release(&res);
+	free(rs);
+	return requeue;
+}
+
+/* ------------------------------------------------------------- reconcile */
+
+static void set_sync_health(json_t *status, const char *sync, const char *health, const char *hmsg,
+			    const json_t *old_status)
+{
+	json_t *s = json_object_get(status, "sync");
+	json_t *h = json_object();
+	const json_t *oh = json_object_get(old_status, "health");
+	char ts[40];
+
+	if (!json_is_object(s)) {
+		s = json_object();
+		json_object_set_new(status, "sync", s);
+	}
+	json_object_set_new(s, "status", json_string(sync));
+	json_object_set_new(h, "status", json_string(health));
+	if (hmsg && *hmsg)
+		json_object_set_new(h, "message", json_string(hmsg));
+	if (!strcmp(jstr(oh, "status"), health) && json_object_get(oh, "lastTransitionTime"))
+		json_object_set(h, "lastTransitionTime", json_object_get(oh, "lastTransitionTime"));
+	else {
+		fy_rfc3339(time(NULL), ts, sizeof(ts));
+		json_object_set_new(h, "lastTransitionTime", json_string(ts));
+	}
+	json_object_set_new(status, "health", h);
+}
+
+static void set_condition(json_t *status, const json_t *old_status, const char *type, const char *msg)
+{
+	json_t *conds = json_array();
+	const json_t *o;
+	size_t i;
+
+	/* keep the conditions of other types, replace ours */
+	json_array_foreach(json_object_get(old_status, "conditions"), i, o) {
+		if (strcmp(jstr(o, "type"), type) && strcmp(jstr(o, "type"), "ComparisonError") &&
+		    strcmp(jstr(o, "type"), "InvalidSpecError"))
+			json_array_append(conds, (json_t *)o);
+	}
+	if (msg)
+		json_array_append_new(conds, condition(type, msg, json_object_get(old_status, "conditions")));
+	if (json_array_size(conds))
+		json_object_set_new(status, "conditions", conds);
+	else {
+		json_decref(conds);
+		json_object_del(status, "conditions");
+	}
+}
+
+static json_t *images_of(const json_t *targets)
+{
+	json_t *imgs = json_array(), *t;
+	size_t i;
+	struct fy_map seen;
+
+	fy_map_init(&seen);
+	json_array_foreach(targets, i, t) {
+		const json_t *spec = json_object_get(t, "spec");
+		const json_t *pod = json_object_get(json_object_get(spec, "template"), "spec");
+		if (!pod)
+			pod = json_object_get(json_object_get(json_object_get(json_object_get(
+				json_object_get(spec, "jobTemplate"), "spec"), "template"), "spec"), "spec");
+		if (!pod)
+			pod = json_object_get(json_object_get(json_object_get(
+				json_object_get(spec, "jobTemplate"), "spec"), "template"), "spec");
+		if (!strcmp(jstr(t, "kind"), "Pod"))
+			pod = spec;
+		static const char *const lists[] = { "initContainers", "containers" };
+		for (size_t l = 0; l < 2; l++) {
+			const json_t *ct;
+			size_t j;
+			json_array_foreach(json_object_get(pod, lists[l]), j, ct) {
+				const char *im = jstr(ct, "image");
+				if (*im && !fy_map_get(&seen, im)) {
+					fy_map_put(&seen, im, (void *)1);
+					json_array_append_new(imgs, json_string(im));
+				}
+			}
+		}
+	}
+	fy_map_release(&seen);
+	return imgs;
+}
+
+static void reconcile(struct ctrl *c, const char *name, int level)
+{
+	json_t *obj, *new = NULL, *status, *targets = NULL, *revs = NULL, *live = NULL, *cm = NULL;
+	const json_t *old_status;
+	struct fy_app a;
+	struct fy_err err = FY_ERR_INIT;
+	struct cluster *cl;
+	struct fy_cmp cmp;
+	struct fy_health_config hcfg;
+	struct fy_diff_ignore *rules = NULL;
+	struct appstate *st;
+	int force, need_resolve, cmp_done = 0;
+	long requeue_ms = 0, period_s, jitter_s, grace;
+	char revision[64] = "";
+	time_t now = time(NULL);
+
+	memset(&cmp, 0, sizeof(cmp));
+	fy_health_config_init(&hcfg);
+	pthread_mutex_lock(&c->mu);
+	obj = fy_map_get(&c->apps, name);
+	obj = obj ? json_deep_copy(obj) : NULL;
+	cm = c->cm ? json_incref(c->cm) : NULL;
+	period_s = c->period_s;
+	jitter_s = c->jitter_s;
+	st = state_of(c, name);
+	pthread_mutex_unlock(&c->mu);
+	if (!obj)
+		goto out_nostate;
+	if (fy_app_parse(obj, &a, &err)) {
+		fy_warn(SUB, "app \"%s\": %s", name, err.msg);
+		goto out_nostate;
+	}
+	if (a.skip_reconcile)
+		goto out_app;
+	if (a.deleting) {
+		finalize(c, &a, obj);
+		goto out_app;
+	}
+	new = json_deep_copy(obj);
+	old_status = json_object_get(obj, "status");
+	status = json_object_get(new, "status");
+	if (!json_is_object(status)) {
+		status = json_object();
+		json_object_set_new(new, "status", status);
+	}
+	json_object_set_new(status, "controllerNamespace", json_string(c->ns));
+	if (a.refresh) /* handled now: remove the annotation */
+		json_object_del(json_object_get(json_object_get(new, "metadata"), "annotations"), FY_APP_REFRESH_ANN);
+
+	if (a.spec_error) {
+		set_condition(status, old_status, "InvalidSpecError", a.spec_error);
+		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+		goto write;
+	}
+	cl = cluster_for(c, &a, &err);
+	if (!cl) {
+		set_condition(status, old_status, "InvalidSpecError", err.msg);
+		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+		requeue_ms = 10000;
+		goto write;
+	}
+	if (fy_live_wait_synced(cl->live, 30000)) {
+		requeue_ms = 1000;
+		goto write_nothing;
+	}
+	if (cm) {
+		if (fy_health_config_from_cm(cm, &hcfg, &err))
+			fy_warn(SUB, "argocd-cm: %s", err.msg);
+		fy_err_clear(&err);
+	}
+	if (fy_diff_ignore_compile(a.ignore_differences, cm, &rules, &err)) {
+		set_condition(status, old_status, "InvalidSpecError", err.msg);
+		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+		goto write;
+	}
+
+	/* which revision: resolve again (level >= 2, refresh, spec change, expiry) or reuse status */
+	force = level >= 3 || a.refresh != FY_APP_REFRESH_NONE;
+	need_resolve = force || level >= 2 || a.operation ||
+		       !fy_app_compared_to_matches(&a, json_object_get(json_object_get(old_status, "sync"), "comparedTo")) ||
+		       !json_object_get(json_object_get(old_status, "sync"), "revision");
+	{
+		json_t *pinned = NULL;
+		if (!need_resolve) {
+			const json_t *s = json_object_get(old_status, "sync");
+			if (a.multi_source)
+				pinned = json_incref(json_object_get(s, "revisions"));
+			else {
+				pinned = json_array();
+				json_array_append(pinned, json_object_get(s, "revision"));
+			}
+		}
+		targets = render_sources(c, &a, a.sources, pinned, force, &revs, &err);
+		json_decref(pinned);
+	}
+	grace = c->o->repo_error_grace_s < 0 ? 180 : c->o->repo_error_grace_s;
+	if (!targets) {
+		fy_warn(SUB, "app \"%s\": comparison failed: %s", name, err.msg);
+		if (!st->repo_err_since)
+			st->repo_err_since = now;
+		if (now - st->repo_err_since < grace && json_object_get(old_status, "sync") && level < 3) {
+			/* keep the status as is; never prune on a repo error */
+			requeue_ms = 10000;
+			goto write_nothing;
+		}
+		set_condition(status, old_status, "ComparisonError", err.msg);
+		set_sync_health(status, "Unknown", jstr(json_object_get(old_status, "health"), "status")[0] ?
+				jstr(json_object_get(old_status, "health"), "status") : "Unknown",
+				jstr(json_object_get(old_status, "health"), "message"), old_status);
+		requeue_ms = 10000;
+		goto write;
+	}
+	st->repo_err_since = 0;
+	if (json_array_size(revs))
+		snprintf(revision, sizeof(revision), "%s", json_string_value(json_array_get(revs, 0)));
+
+	live = fy_live_managed(cl->live, a.name);
+	{
+		struct fy_cmp_env env = { cmp_namespaced, cmp_get, cmp_children, cl->live, rules, &hcfg };
+		if (fy_compare(&a, targets, live, &env, &cmp, &err)) {
+			set_condition(status, old_status, "ComparisonError", err.msg);
+			set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+			goto write;
+		}
+		cmp_done = 1;
+	}
+
+	/* status: sync, health, resources, conditions, summary */
+	{
+		json_t *sync = json_object();
+		json_object_set_new(sync, "status", json_string(cmp.out_of_sync ? "OutOfSync" : "Synced"));
+		json_object_set_new(sync, "comparedTo", fy_app_compared_to(&a));
+		if (a.multi_source)
+			json_object_set(sync, "revisions", revs);
+		else
+			json_object_set_new(sync, "revision", json_string(revision));
+		json_object_set_new(status, "sync", sync);
+		set_sync_health(status, cmp.out_of_sync ? "OutOfSync" : "Synced",
+				fy_health_status_name(cmp.health.status)[0] ? fy_health_status_name(cmp.health.status)
+									     : "Healthy",
+				cmp.health.message, old_status);
+		json_object_set_new(json_object_get(status, "sync"), "status",
+				    json_string(cmp.out_of_sync ? "OutOfSync" : "Synced"));
+		int persist = !strcmp(jstr(json_object_get(cm, "data"), "controller.resource.health.persist"), "true");
+		json_object_set_new(status, "resources", fy_cmp_resources_json(&cmp, persist));
+		if (!persist)
+			json_object_set_new(status, "resourceHealthSource", json_string("appTree"));
+		else
+			json_object_del(status, "resourceHealthSource");
+		json_t *sum = json_object();
+		json_t *imgs = images_of(targets);
+		if (json_array_size(imgs))
+			json_object_set_new(sum, "images", imgs);
+		else
+			json_decref(imgs);
+		json_object_set_new(status, "summary", sum);
+		json_object_set_new(status, "sourceType",
+				    json_string(json_array_size(a.sources) && *jstr(json_array_get(a.sources, 0), "chart")
+							? "Helm" : "Directory"));
+		set_condition(status, old_status, "RepeatedResourceWarning", cmp.warning);
+		if (!cmp.warning)
+			set_condition(status, status, "ComparisonError", NULL);
+		if (level >= 2 || !json_object_get(old_status, "reconciledAt")) {
+			char ts[40];
+			fy_rfc3339(now, ts, sizeof(ts));
+			json_object_set_new(status, "reconciledAt", json_string(ts));
+		}
+	}
+
+	/* the operation */
+	if (a.operation) {
+		long r = run_operation(c, &a, obj, new, cl, &cmp, revision, &hcfg);
+		if (r < 0) {
+			level = (int)-r;
+			requeue_ms = 200; /* compare again right after the op (level 2/3) */
+		} else if (r > 0) {
+			requeue_ms = r;
+		}
+		/* operationState may need a fresh start marker */
+	} else {
+		/* auto-sync */
+		struct fy_app_res_state *rs = fy_xcalloc(cmp.n ? cmp.n : 1, sizeof(*rs));
+		size_t i, n = 0;
+		long wait_s = 0;
+		char msg[512];
+		for (i = 0; i < cmp.n; i++) {
+			if (cmp.v[i].ignore_extraneous)
+				continue;
+			rs[n].out_of_sync = cmp.v[i].out_of_sync;
+			rs[n].requires_pruning = cmp.v[i].requires_pruning;
+			n++;
+		}
+		enum fy_app_autosync as = fy_app_autosync(&a, new, rs, n, now, &wait_s, msg, sizeof(msg));
+		free(rs);
+		if (as == FY_AUTOSYNC_SYNC || as == FY_AUTOSYNC_HEAL) {
+			json_t *heal = NULL, *op;
+			long count = 0;
+			if (as == FY_AUTOSYNC_HEAL) {
+				heal = heal_resources(&cmp);
+				count = (long)json_integer_value(json_object_get(json_object_get(json_object_get(
+					json_object_get(old_status, "operationState"), "operation"), "sync"),
+					"autoHealAttemptsCount")) + 1;
+			}
+			op = fy_app_auto_operation(&a, new, heal, count);
+			json_decref(heal);
+			json_object_set_new(new, "operation", op);
+			/* SetAppOperation clears the previous operationState */
+			json_object_del(status, "operationState");
+			set_condition(status, status, "SyncError", NULL);
+			fy_info(SUB, "app \"%s\": initiated automated sync to %s", name, revision);
+			{
+				char *m = fy_xasprintf("Initiated automated sync to '%s'", revision);
+				emit_event(c, obj, "OperationStarted", "Normal", m);
+				free(m);
+			}
+			requeue_ms = 50;
+		} else if (as == FY_AUTOSYNC_WAIT) {
+			requeue_ms = wait_s * 1000 + 100;
+		} else if (as == FY_AUTOSYNC_ERROR) {
+			set_condition(status, old_status, "SyncError", msg);
+		} else if (!a.automated || strcmp(jstr(json_object_get(status, "sync"), "status"), "OutOfSync")) {
+			set_condition(status, status, "SyncError", NULL);
+		}
+	}
+
+write:
+	{
+		const char *os = jstr(json_object_get(old_status, "sync"), "status");
+		const char *ns = jstr(json_object_get(status, "sync"), "status");
+		const char *oh = jstr(json_object_get(old_status, "health"), "status");
+		const char *nh = jstr(json_object_get(status, "health"), "status");
+		if (write_app(c, obj, new, &err)) {
+			fy_warn(SUB, "app \"%s\": status update: %s", name, err.msg);
+			if (!requeue_ms || requeue_ms > 2000)
+				requeue_ms = 2000;
+		} else {
+			if (*ns && strcmp(os, ns)) {
+				char *m = fy_xasprintf("Updated sync status: %s -> %s", *os ? os : "", ns);
+				emit_event(c, obj, "ResourceUpdated", "Normal", m);
+				free(m);
+			}
+			if (*nh && strcmp(oh, nh)) {
+				char *m = fy_xasprintf("Updated health status: %s -> %s", *oh ? oh : "", nh);
+				emit_event(c, obj, "ResourceUpdated", "Normal", m);
+				free(m);
+			}
+		}
+	}
+write_nothing:
+	pthread_mutex_lock(&c->mu);
+	if (period_s > 0) {
+		uint64_t j = 0;
+		if (jitter_s > 0) {
+			uint32_t r;
+			fy_random_bytes(&r, sizeof(r));
+			j = (uint64_t)(r % (uint32_t)(jitter_s * 1000));
+		}
+		st->next_refresh_ms = fy_now_ms() + (uint64_t)period_s * 1000 + j;
+	} else {
+		st->next_refresh_ms = 0;
+	}
+	if (requeue_ms > 0)
+		enqueue_locked(c, name, requeue_ms == 200 ? level : (a.operation ? 1 : 1), (uint64_t)requeue_ms);
+	pthread_mutex_unlock(&c->mu);
+	(void)cmp_done;
+out_app:
+	fy_app_release(&a);
+out_nostate:
+	fy_cmp_release(&cmp);
+	fy_diff_ignore_free(rules);
+	fy_health_config_release(&hcfg);
+	json_decref(obj);
+	json_decref(new);
+	json_decref(targets);
+	json_decref(revs);
+	json_decref(live);
+	json_decref(cm);
+}
+
+/* ------------------------------------------------------------------- run */
+
+static void *worker(void *ud)
+{
+	struct ctrl *c = ud;
+	while (!*c->stop) {
+		int level = 0;
+		char *name = dequeue(c, &level);
+		if (!name)
+			continue;
+		reconcile(c, name, level);
+		done_with(c, name);
+		free(name);
+	}
+	return NULL;
+}
+
+static int install_crds(struct ctrl *c, const char *dir, struct fy_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return fy_err_set(err, FY_ENOTFOUND, "cannot open \"%s\": %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 6 || strcmp(de->d_name + n - 5, ".yaml"))
+			continue;
+		char *p = fy_xasprintf("%s/%s", dir, de->d_name);
+		json_t *docs = fy_yaml_load_file(p, NULL, err), *doc;
+		size_t di;
+		free(p);
+		if (!docs) {
+			rc = err->code ? err->code : FY_EINVALID;
+			break;
+		}
+		json_array_foreach(docs, di, doc) {
+			json_t *existing = NULL;
+			const char *nm = jstr(json_object_get(doc, "metadata"), "name");
+			if (fy_kc_get(c->kc, jstr(doc, "apiVersion"), jstr(doc, "kind"), NULL, nm, NULL, &existing,
+				      NULL) == 0) {
+				json_object_set(json_object_get(doc, "metadata"), "resourceVersion",
+						json_object_get(json_object_get(existing, "metadata"), "resourceVersion"));
+				rc = fy_kc_update(c->kc, doc, NULL, NULL, err);
+			} else {
+				rc = fy_kc_create(c->kc, doc, NULL, NULL, err);
+			}
+			json_decref(existing);
+			if (rc)
+				break;
+			fy_info(SUB, "installed CRD \"%s\"", nm);
+		}
+		json_decref(docs);
+		if (rc)
+			break;
+	}
+	closedir(d);
+	if (rc == 0)
+		fy_kc_discovery_invalidate(c->kc);
+	return rc;
+}
+
+static void free_vals(struct fy_map *m, int json)
+{
+	struct fy_map_ent *it;
+	for (it = NULL; (it = fy_map_next(m, it));) {
+		if (json)
+			json_decref(it->val);
+		else
+			free(it->val);
+	}
+	fy_map_release(m);
+}
+
+int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struct fy_err *err)
+{
+	struct ctrl c;
+	struct fy_kc_config cfg;
+	struct fy_kc_watch_opts wo;
+	pthread_t *th = NULL;
+	int rc, nw = o->workers > 0 ? o->workers : 4, started = 0;
+	char *dir = NULL, *rdir = NULL;
+
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.ns = o->namespace ? o->namespace : "argocd";
+	c.stop = stop;
+	c.period_s = 120;
+	c.jitter_s = 60;
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	pthread_mutex_init(&c.git_mu, NULL);
+	fy_map_init(&c.apps);
+	fy_map_init(&c.queue);
+	fy_map_init(&c.state);
+	fy_map_init(&c.lsr);
+	c.cluster_secrets = json_object();
+
+	rc = fy_kc_config_default(&cfg, o->kubeconfig, o->context, err);
+	if (rc)
+		goto out;
+	rc = fy_kc_new(&c.kc, &cfg, err);
+	fy_kc_config_release(&cfg);
+	if (rc)
+		goto out;
+	if (o->install_crds && (rc = install_crds(&c, o->crds_dir ? o->crds_dir : "data/crds", err)))
+		goto out;
+
+	dir = fy_xasprintf("%s", o->data_dir ? o->data_dir : "ferry-data/controller");
+	rdir = fy_xasprintf("%s/render-cache", dir);
+	if ((rc = fy_git_cache_new(&c.git, dir, err)))
+		goto out;
+	{
+		struct fy_render_cache_opts ro = { 0, NULL, 0 };
+		if ((rc = fy_render_cache_new(&c.rcache, &ro, err)))
+			goto out;
+	}
+
+	memset(&wo, 0, sizeof(wo));
+	wo.api_version = "v1";
+	wo.kind = "ConfigMap";
+	wo.ns = c.ns;
+	wo.field_selector = "metadata.name=argocd-cm";
+	wo.fn = cm_cb;
+	wo.ud = &c;
+	if ((rc = fy_kc_watch_start(c.kc, &wo, &c.w_cm, err)))
+		goto out;
+	wo.kind = "Secret";
+	wo.field_selector = NULL;
+	wo.label_selector = "argocd.argoproj.io/secret-type=cluster";
+	wo.fn = secrets_cb;
+	if ((rc = fy_kc_watch_start(c.kc, &wo, &c.w_secrets, err)))
+		goto out;
+	/* the in-cluster cache starts with the controller */
+	pthread_mutex_lock(&c.mu);
+	cluster_add(&c, FY_APP_INCLUSTER_NAME, FY_APP_INCLUSTER_SERVER, c.kc, 0);
+	pthread_mutex_unlock(&c.mu);
+	{
+		/* wait for the settings before the first reconcile */
+		uint64_t end = fy_now_ms() + 10000;
+		while (!*stop && fy_now_ms() < end &&
+		       (!fy_kc_watch_synced(c.w_cm) || !fy_kc_watch_synced(c.w_secrets)))
+			usleep(20000);
+	}
+	wo.api_version = APP_API;
+	wo.kind = "Application";
+	wo.label_selector = NULL;
+	wo.fn = apps_cb;
+	for (int tries = 0; tries < 40 && !*stop; tries++) {
+		/* a CRD just installed needs a moment to appear in discovery */
+		if ((rc = fy_kc_watch_start(c.kc, &wo, &c.w_apps, err)) == 0 || !o->install_crds)
+			break;
+		fy_kc_discovery_invalidate(c.kc);
+		usleep(250000);
+	}
+	if (rc) {
+		fy_err_prefix(err, "watching Applications (are the CRDs installed? try --install-crds)");
+		goto out;
+	}
+	fy_info(SUB, "controller started: namespace \"%s\", server %s, %d workers", c.ns, fy_kc_server(c.kc), nw);
+
+	th = fy_xcalloc((size_t)nw, sizeof(*th));
+	for (started = 0; started < nw; started++)
+		if (pthread_create(&th[started], NULL, worker, &c))
+			break;
+	/* periodic refresh */
+	while (!*stop) {
+		struct fy_map_ent *it;
+		uint64_t now;
+		usleep(200000);
+		pthread_mutex_lock(&c.mu);
+		now = fy_now_ms();
+		for (it = NULL; (it = fy_map_next(&c.apps, it));) {
+			struct appstate *s = state_of(&c, it->key);
+			if (s->next_refresh_ms && s->next_refresh_ms <= now && !fy_map_get(&c.queue, it->key)) {
+				s->next_refresh_ms = 0;
+				enqueue_locked(&c, it->key, 2, 0);
+			}
+		}
+		pthread_mutex_unlock(&c.mu);
+	}
+	pthread_mutex_lock(&c.mu);
+	pthread_cond_broadcast(&c.cv);
+	pthread_mutex_unlock(&c.mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	rc = 0;
+out:
+	free(th);
+	fy_kc_watch_stop(c.w_apps);
+	fy_kc_watch_stop(c.w_cm);
+	fy_kc_watch_stop(c.w_secrets);
+	for (size_t i = 0; i < c.nclusters; i++) {
+		struct cluster *cl = c.clusters[i];
+		fy_live_free(cl->live);
+		if (cl->owned_kc)
+			fy_kc_free(cl->kc);
+		free(cl->name);
+		free(cl->server);
+		free(cl);
+	}
+	if (c.kc)
+		fy_kc_free(c.kc);
+	{
+		struct fy_map_ent *it;
+		for (it = NULL; (it = fy_map_next(&c.lsr, it));) {
+			struct lsr *l = it->val;
+			fy_git_refs_release(&l->refs);
+			free(l);
+		}
+		fy_map_release(&c.lsr);
+	}
+	free_vals(&c.apps, 1);
+	free_vals(&c.queue, 0);
+	free_vals(&c.state, 0);
+	json_decref(c.cluster_secrets);
+	json_decref(c.cm);
+	fy_render_cache_free(c.rcache);
+	fy_git_cache_free(c.git);
+	free(dir);
+	free(rdir);
+	pthread_mutex_destroy(&c.mu);
+	pthread_cond_destroy(&c.cv);
+	pthread_mutex_destroy(&c.git_mu);
+	return rc;
+}

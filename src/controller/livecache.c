@@ -1,0 +1,511 @@
+/*
+ * livecache.c - live objects of one cluster, kept by list+watch.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "controller/livecache.h"
+#include "render/track.h"
+#include "util/log.h"
+#include "util/map.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+struct entry {
+	json_t *obj;
+	char *inst;      /* managing instance (top-level, self-referenced) or NULL */
+	char *uid;
+	char **owners;   /* owner uids, NULL-terminated */
+};
+
+struct kindinfo {
+	struct fy_kc_resource r;
+	struct fy_kc_watch *w;
+};
+
+struct fy_live {
+	pthread_mutex_t mu;
+	struct fy_kc *kc;
+	char *name;
+	fy_live_notify_fn fn;
+	void *ud;
+	struct fy_map objs;     /* key -> struct entry */
+	struct fy_map by_inst;  /* inst -> struct fy_map* (set of keys) */
+	struct fy_map by_owner; /* owner uid -> struct fy_map* (set of keys) */
+	struct fy_map by_uid;   /* uid -> key (strdup) */
+	struct fy_map kinds;    /* "group/Kind" -> struct kindinfo */
+	int stopping;
+};
+
+/* Argo CD's default resource.exclusions, plus kinds no app manages */
+static int excluded(const char *group, const char *kind)
+{
+	static const char *const ex[][2] = {
+		{ "", "Event" }, { "events.k8s.io", "Event" }, { "", "Endpoints" },
+		{ "discovery.k8s.io", "EndpointSlice" }, { "coordination.k8s.io", "Lease" },
+		{ "authentication.k8s.io", "*" }, { "authorization.k8s.io", "*" },
+		{ "certificates.k8s.io", "CertificateSigningRequest" },
+		{ "cert-manager.io", "CertificateRequest" }, { "cilium.io", "CiliumIdentity" },
+		{ "cilium.io", "CiliumEndpoint" }, { "cilium.io", "CiliumEndpointSlice" },
+		{ "kyverno.io", "AdmissionReport" }, { "kyverno.io", "BackgroundScanReport" },
+		{ "kyverno.io", "ClusterAdmissionReport" }, { "kyverno.io", "ClusterBackgroundScanReport" },
+		{ "wgpolicyk8s.io", "PolicyReport" }, { "wgpolicyk8s.io", "ClusterPolicyReport" },
+		{ "reports.kyverno.io", "EphemeralReport" }, { "reports.kyverno.io", "ClusterEphemeralReport" },
+		{ "", "ComponentStatus" }, { "", "Binding" },
+	};
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
+		if (!strcmp(ex[i][0], group) && (!strcmp(ex[i][1], "*") || !strcmp(ex[i][1], kind)))
+			return 1;
+	return 0;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static char *group_of(const json_t *obj)
+{
+	return fy_track_group(jstr(obj, "apiVersion"));
+}
+
+static char *key_of(const char *group, const char *kind, const char *ns, const char *name)
+{
+	return fy_xasprintf("%s/%s/%s/%s", group, kind, ns, name);
+}
+
+static char *obj_key(const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	char *g = group_of(obj);
+	char *k = key_of(g, jstr(obj, "kind"), jstr(md, "namespace"), jstr(md, "name"));
+	free(g);
+	return k;
+}
+
+char *fy_live_instance_of(const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *id = jstr(json_object_get(md, "annotations"), FY_TRACK_ANNOTATION_KEY);
+	struct fy_track_ref ref;
+	char *g, *inst = NULL;
+
+	if (!*id)
+		return NULL;
+	if (json_array_size(json_object_get(md, "ownerReferences")) > 0)
+		return NULL;
+	memset(&ref, 0, sizeof(ref));
+	if (fy_track_parse(id, &ref, NULL))
+		return NULL;
+	g = group_of(obj);
+	/* self-referenced: the id names this very object (a copied annotation does not) */
+	if (!strcmp(ref.group ? ref.group : "", g) && !strcmp(ref.kind ? ref.kind : "", jstr(obj, "kind")) &&
+	    !strcmp(ref.name ? ref.name : "", jstr(md, "name")) &&
+	    (!*jstr(md, "namespace") || !strcmp(ref.ns ? ref.ns : "", jstr(md, "namespace"))))
+		inst = fy_xstrdup(ref.app);
+	free(g);
+	fy_track_ref_release(&ref);
+	return inst;
+}
+
+static void set_add(struct fy_map *idx, const char *k, const char *member)
+{
+	struct fy_map *s = fy_map_get(idx, k);
+	if (!s) {
+		s = fy_xcalloc(1, sizeof(*s));
+		fy_map_init(s);
+		fy_map_put(idx, k, s);
+	}
+	fy_map_put(s, member, (void *)1);
+}
+
+static void set_del(struct fy_map *idx, const char *k, const char *member)
+{
+	struct fy_map *s = fy_map_get(idx, k);
+	if (!s)
+		return;
+	fy_map_del(s, member);
+	if (s->n == 0) {
+		fy_map_del(idx, k);
+		fy_map_release(s);
+		free(s);
+	}
+}
+
+static void entry_free(struct entry *e)
+{
+	if (!e)
+		return;
+	json_decref(e->obj);
+	free(e->inst);
+	free(e->uid);
+	for (char **o = e->owners; o && *o; o++)
+		free(*o);
+	free(e->owners);
+	free(e);
+}
+
+static void unindex(struct fy_live *l, const char *key, struct entry *e)
+{
+	if (e->inst)
+		set_del(&l->by_inst, e->inst, key);
+	for (char **o = e->owners; o && *o; o++)
+		set_del(&l->by_owner, *o, key);
+	if (e->uid && *e->uid)
+		free(fy_map_del(&l->by_uid, e->uid));
+}
+
+/* the instance owning the object at key (walking owner uids up), malloc'd or NULL; mu held */
+static char *owning_instance(struct fy_live *l, const struct entry *e, int *level)
+{
+	const struct entry *cur = e;
+	*level = 1;
+	for (int hop = 0; cur && hop <= FY_LIVE_MAX_OWNER_HOPS; hop++) {
+		if (cur->inst)
+			return fy_xstrdup(cur->inst);
+		*level = 0;
+		if (!cur->owners || !cur->owners[0])
+			return NULL;
+		const char *k = fy_map_get(&l->by_uid, cur->owners[0]);
+		cur = k ? fy_map_get(&l->objs, k) : NULL;
+	}
+	return NULL;
+}
+
+static void notify_entry(struct fy_live *l, const struct entry *e)
+{
+	int level = 0;
+	char *inst = NULL;
+
+	if (!l->fn)
+		return;
+	pthread_mutex_lock(&l->mu);
+	inst = owning_instance(l, e, &level);
+	pthread_mutex_unlock(&l->mu);
+	if (inst)
+		l->fn(l->ud, inst, level);
+	free(inst);
+}
+
+static int is_crd(const json_t *obj)
+{
+	return !strcmp(jstr(obj, "kind"), "CustomResourceDefinition") &&
+	       !strncmp(jstr(obj, "apiVersion"), "apiextensions.k8s.io/", 21);
+}
+
+static void start_watches(struct fy_live *l, int refresh);
+
+void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
+{
+	struct entry *e, *old;
+	char *key;
+	const json_t *md, *or;
+	size_t i, n;
+
+	if (type == FY_KC_SYNCED || !json_is_object(obj))
+		return;
+	key = obj_key(obj);
+	md = json_object_get(obj, "metadata");
+	if (type == FY_KC_DELETED) {
+		pthread_mutex_lock(&l->mu);
+		old = fy_map_del(&l->objs, key);
+		if (old)
+			unindex(l, key, old);
+		pthread_mutex_unlock(&l->mu);
+		if (old) {
+			notify_entry(l, old);
+			entry_free(old);
+		}
+		free(key);
+		return;
+	}
+	e = fy_xcalloc(1, sizeof(*e));
+	e->obj = json_incref(obj);
+	e->inst = fy_live_instance_of(obj);
+	e->uid = fy_xstrdup(jstr(md, "uid"));
+	or = json_object_get(md, "ownerReferences");
+	n = json_array_size(or);
+	if (n > 64)
+		n = 64;
+	e->owners = fy_xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		e->owners[i] = fy_xstrdup(jstr(json_array_get(or, i), "uid"));
+
+	pthread_mutex_lock(&l->mu);
+	old = fy_map_put(&l->objs, key, e);
+	if (old)
+		unindex(l, key, old);
+	if (e->inst)
+		set_add(&l->by_inst, e->inst, key);
+	for (char **o = e->owners; *o; o++)
+		if (**o)
+			set_add(&l->by_owner, *o, key);
+	if (*e->uid)
+		free(fy_map_put(&l->by_uid, e->uid, fy_xstrdup(key)));
+	pthread_mutex_unlock(&l->mu);
+
+	/* an object that stopped being managed still tells its former app */
+	if (old && old->inst && (!e->inst || strcmp(old->inst, e->inst)) && l->fn)
+		l->fn(l->ud, old->inst, 1);
+	notify_entry(l, e);
+	entry_free(old);
+	if (is_crd(obj) && l->kc && !l->stopping) {
+		fy_kc_discovery_invalidate(l->kc);
+		start_watches(l, 1);
+	}
+	free(key);
+}
+
+struct fy_live *fy_live_new(struct fy_kc *kc, const char *name, fy_live_notify_fn fn, void *ud)
+{
+	struct fy_live *l = fy_xcalloc(1, sizeof(*l));
+
+	pthread_mutex_init(&l->mu, NULL);
+	l->kc = kc;
+	l->name = fy_xstrdup(name ? name : "");
+	l->fn = fn;
+	l->ud = ud;
+	fy_map_init(&l->objs);
+	fy_map_init(&l->by_inst);
+	fy_map_init(&l->by_owner);
+	fy_map_init(&l->by_uid);
+	fy_map_init(&l->kinds);
+	return l;
+}
+
+const char *fy_live_name(const struct fy_live *l)
+{
+	return l->name;
+}
+
+static void watch_cb(void *ud, enum fy_kc_event type, json_t *obj)
+{
+	fy_live_event(ud, type, obj);
+}
+
+/* (Re)discover and start a watch for each new kind. */
+static void start_watches(struct fy_live *l, int refresh)
+{
+	struct fy_kc_resource *rs = NULL;
+	size_t n = 0, i;
+	struct fy_err err = FY_ERR_INIT;
+	static pthread_mutex_t start_mu = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&start_mu);
+	if (fy_kc_resources(l->kc, refresh, &rs, &n, &err)) {
+		fy_warn("controller", "cluster \"%s\": discovery: %s", l->name, err.msg);
+		pthread_mutex_unlock(&start_mu);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct fy_kc_resource *r = &rs[i];
+		char gk[300];
+		unsigned need = FY_KC_VERB_LIST | FY_KC_VERB_WATCH;
+		if (!r->preferred || (r->verbs & need) != need || excluded(r->group, r->kind))
+			continue;
+		snprintf(gk, sizeof(gk), "%s/%s", r->group, r->kind);
+		pthread_mutex_lock(&l->mu);
+		int have = fy_map_get(&l->kinds, gk) != NULL;
+		pthread_mutex_unlock(&l->mu);
+		if (have)
+			continue;
+		struct kindinfo *ki = fy_xcalloc(1, sizeof(*ki));
+		ki->r = *r;
+		struct fy_kc_watch_opts wo;
+		memset(&wo, 0, sizeof(wo));
+		wo.api_version = r->api_version;
+		wo.kind = r->kind;
+		wo.fn = watch_cb;
+		wo.ud = l;
+		if (fy_kc_watch_start(l->kc, &wo, &ki->w, &err)) {
+			fy_warn("controller", "cluster \"%s\": watch %s: %s", l->name, gk, err.msg);
+			free(ki);
+			continue;
+		}
+		pthread_mutex_lock(&l->mu);
+		fy_map_put(&l->kinds, gk, ki);
+		pthread_mutex_unlock(&l->mu);
+	}
+	free(rs);
+	pthread_mutex_unlock(&start_mu);
+}
+
+int fy_live_start(struct fy_live *l, struct fy_err *err)
+{
+	struct fy_kc_resource *rs = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!l->kc)
+		return 0;
+	rc = fy_kc_resources(l->kc, 1, &rs, &n, err);
+	free(rs);
+	if (rc)
+		return rc;
+	start_watches(l, 0);
+	return 0;
+}
+
+int fy_live_synced(struct fy_live *l)
+{
+	struct fy_map_ent *it;
+	int ok = 1;
+
+	pthread_mutex_lock(&l->mu);
+	for (it = NULL; (it = fy_map_next(&l->kinds, it));) {
+		struct kindinfo *ki = it->val;
+		if (ki->w && !fy_kc_watch_synced(ki->w)) {
+			ok = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+int fy_live_wait_synced(struct fy_live *l, int timeout_ms)
+{
+	uint64_t end = fy_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	while (!fy_live_synced(l)) {
+		if (fy_now_ms() >= end)
+			return FY_ETIMEOUT;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void free_index(struct fy_map *idx)
+{
+	struct fy_map_ent *it;
+	for (it = NULL; (it = fy_map_next(idx, it));) {
+		fy_map_release(it->val);
+		free(it->val);
+	}
+	fy_map_release(idx);
+}
+
+void fy_live_free(struct fy_live *l)
+{
+	struct fy_map_ent *it;
+
+	if (!l)
+		return;
+	l->stopping = 1;
+	/* stop watches without the mutex held (their callbacks take it) */
+	for (;;) {
+		struct kindinfo *ki = NULL;
+		pthread_mutex_lock(&l->mu);
+		it = fy_map_next(&l->kinds, NULL);
+		if (it) {
+			ki = it->val;
+			char *k = fy_xstrdup(it->key);
+			fy_map_del(&l->kinds, k);
+			free(k);
+		}
+		pthread_mutex_unlock(&l->mu);
+		if (!ki)
+			break;
+		fy_kc_watch_stop(ki->w);
+		free(ki);
+	}
+	fy_map_release(&l->kinds);
+	for (it = NULL; (it = fy_map_next(&l->objs, it));)
+		entry_free(it->val);
+	fy_map_release(&l->objs);
+	free_index(&l->by_inst);
+	free_index(&l->by_owner);
+	for (it = NULL; (it = fy_map_next(&l->by_uid, it));)
+		free(it->val);
+	fy_map_release(&l->by_uid);
+	pthread_mutex_destroy(&l->mu);
+	free(l->name);
+	free(l);
+}
+
+size_t fy_live_count(struct fy_live *l)
+{
+	size_t n;
+	pthread_mutex_lock(&l->mu);
+	n = l->objs.n;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+static json_t *collect(struct fy_live *l, struct fy_map *idx, const char *k)
+{
+	json_t *arr = json_array();
+	struct fy_map *s;
+	struct fy_map_ent *it;
+
+	pthread_mutex_lock(&l->mu);
+	s = fy_map_get(idx, k);
+	for (it = NULL; s && (it = fy_map_next(s, it));) {
+		struct entry *e = fy_map_get(&l->objs, it->key);
+		if (e)
+			json_array_append(arr, e->obj);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return arr;
+}
+
+json_t *fy_live_managed(struct fy_live *l, const char *instance)
+{
+	return collect(l, &l->by_inst, instance);
+}
+
+json_t *fy_live_children(struct fy_live *l, const char *uid)
+{
+	return collect(l, &l->by_owner, uid);
+}
+
+json_t *fy_live_get(struct fy_live *l, const char *group, const char *kind, const char *ns, const char *name)
+{
+	char *k = key_of(group, kind, ns ? ns : "", name);
+	json_t *o = NULL;
+	struct entry *e;
+
+	pthread_mutex_lock(&l->mu);
+	e = fy_map_get(&l->objs, k);
+	if (e)
+		o = json_incref(e->obj);
+	pthread_mutex_unlock(&l->mu);
+	free(k);
+	return o;
+}
+
+int fy_live_namespaced(struct fy_live *l, const char *group, const char *kind)
+{
+	char gk[300];
+	struct kindinfo *ki;
+	int r = -1;
+
+	snprintf(gk, sizeof(gk), "%s/%s", group, kind);
+	pthread_mutex_lock(&l->mu);
+	ki = fy_map_get(&l->kinds, gk);
+	if (ki)
+		r = ki->r.namespaced;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+int fy_live_api_version(struct fy_live *l, const char *group, const char *kind, char *buf, size_t n)
+{
+	char gk[300];
+	struct kindinfo *ki;
+	int r = FY_ENOTFOUND;
+
+	snprintf(gk, sizeof(gk), "%s/%s", group, kind);
+	pthread_mutex_lock(&l->mu);
+	ki = fy_map_get(&l->kinds, gk);
+	if (ki) {
+		snprintf(buf, n, "%s", ki->r.api_version);
+		r = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}

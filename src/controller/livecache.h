@@ -1,0 +1,72 @@
+/*
+ * livecache.h - the live-state cache of one destination cluster, fed by
+ * kclient list+watch streams: every object of every watchable kind (the
+ * preferred version of each group; Argo CD's default resource exclusions
+ * left out), indexed
+ *   - by key "group/Kind/namespace/name",
+ *   - by application instance: top-level objects (no ownerReferences)
+ *     whose argocd.argoproj.io/tracking-id names the app and refers to the
+ *     object itself (Argo CD isSelfReferencedObj),
+ *   - children by the uid of each owner (the resource tree).
+ * A reconcile reads the cache and never lists the cluster.
+ *
+ * Events call notify(ud, instance, level) for the application that owns
+ * the object (directly, or through up to 8 ownerReference hops):
+ * level 1 (compare again at the known revision) for a managed object,
+ * level 0 (tree only) for a child. CRD events refresh discovery and start
+ * watches for new kinds.
+ *
+ * Ownership: returned json_t* are new references to objects shared
+ * read-only with the cache (json_deep_copy before modifying).
+ * Thread-safety: every function may be called from any thread (one
+ * mutex); notify runs on watch threads without the mutex held.
+ * Errors: 0 or a negative FY_E* code with err set.
+ */
+#ifndef FY_CONTROLLER_LIVECACHE_H
+#define FY_CONTROLLER_LIVECACHE_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "kclient/kclient.h"
+#include "util/err.h"
+
+#define FY_LIVE_MAX_OWNER_HOPS 8
+
+struct fy_live;
+
+typedef void (*fy_live_notify_fn)(void *ud, const char *instance, int level);
+
+/* kc is borrowed (must outlive the cache); may be NULL for tests (no watches). */
+struct fy_live *fy_live_new(struct fy_kc *kc, const char *name, fy_live_notify_fn fn, void *ud);
+/* Discover and start the watches (returns after they are started, not synced). */
+int fy_live_start(struct fy_live *l, struct fy_err *err);
+/* Stop every watch and free. NULL is a no-op. */
+void fy_live_free(struct fy_live *l);
+/* 1 when every watch has delivered its first list. */
+int fy_live_synced(struct fy_live *l);
+/* Wait up to timeout_ms for fy_live_synced; 0 when synced, FY_ETIMEOUT. */
+int fy_live_wait_synced(struct fy_live *l, int timeout_ms);
+/* The cluster name given at creation. */
+const char *fy_live_name(const struct fy_live *l);
+/* Number of objects held. */
+size_t fy_live_count(struct fy_live *l);
+
+/* Apply one watch event (what the watch callbacks do; exposed for tests). */
+void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj);
+
+/* Top-level objects managed by instance (new array, possibly empty). */
+json_t *fy_live_managed(struct fy_live *l, const char *instance);
+/* One object by group/kind/namespace/name (ns "" for cluster-scoped); new reference or NULL. */
+json_t *fy_live_get(struct fy_live *l, const char *group, const char *kind, const char *ns, const char *name);
+/* Direct children of the object with uid (new array). */
+json_t *fy_live_children(struct fy_live *l, const char *uid);
+/* 1/0 if the kind is known namespaced/cluster-scoped by discovery, -1 if unknown. */
+int fy_live_namespaced(struct fy_live *l, const char *group, const char *kind);
+/* The preferred apiVersion of group/kind ("apps/v1"), copied into buf; 0 or FY_ENOTFOUND. */
+int fy_live_api_version(struct fy_live *l, const char *group, const char *kind, char *buf, size_t n);
+
+/* The instance owning obj as Argo CD decides it (tracking annotation, self-reference);
+ * malloc'd or NULL. Pure. */
+char *fy_live_instance_of(const json_t *obj);
+
+#endif
