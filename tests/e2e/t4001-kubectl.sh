@@ -145,4 +145,13 @@ test_expect_success 'namespace deletion removes what is inside' '
 	$K delete namespace gone --timeout=30s &&
 	test_must_fail $K get namespace gone 2>/dev/null
 '
+test_expect_success 'apply a List, and list it in pages' '
+	$K create namespace pages &&
+	python3 -c "
+import json
+items=[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"p%d\" % i,\"namespace\":\"pages\"},\"data\":{\"i\":str(i)}} for i in range(25)]
+print(json.dumps({\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":items}))" > list.json &&
+	$K apply -f list.json > applied && test $(grep -c created applied) = 25 &&
+	test $($K -n pages get cm --chunk-size=4 -o name | grep -c configmap/p) = 25
+'
 test_done
