@@ -106,40 +106,99 @@ static const char *const jq_denied[] = {
 	"get_prog_origin", "get_jq_origin", "$__prog_args", "$__loc__", "splits_", NULL,
 };
 
-/* refuse builtins that reach outside the object; identifiers outside strings */
-static int jq_check(const char *e, struct fy_err *err)
+static int denied_ident(const char *s, size_t n)
 {
-	const char *p = e;
 	size_t i;
+	for (i = 0; jq_denied[i]; i++)
+		if (strlen(jq_denied[i]) == n && !memcmp(jq_denied[i], s, n))
+			return (int)i + 1;
+	return 0;
+}
 
+/*
+ * Scan an expression (in_interp: inside "\( ... )", stop at the matching
+ * parenthesis). Identifiers are checked outside string literals and inside
+ * string interpolations. Returns the position after the scanned part, or
+ * NULL with *bad set (index into jq_denied + 1, or -1: unterminated string).
+ */
+static const char *jq_scan(const char *p, int in_interp, int depth, int *bad)
+{
+	const char *start = p;
+	int paren = 0;
+
+	if (depth > 64) {
+		*bad = -2;
+		return NULL;
+	}
 	while (*p) {
 		if (*p == '"') {
 			p++;
 			while (*p && *p != '"') {
+				if (*p == '\\' && p[1] == '(') {
+					p = jq_scan(p + 2, 1, depth + 1, bad);
+					if (!p)
+						return NULL;
+					continue;
+				}
 				if (*p == '\\' && p[1])
 					p++;
 				p++;
 			}
-			if (*p)
-				p++;
+			if (!*p) {
+				*bad = -1;
+				return NULL;
+			}
+			p++;
 			continue;
 		}
-		if (*p == '#')
-			return fy_err_set(err, FY_EINVALID, "jq expression \"%s\": comments are not allowed", e);
+		if (*p == '#') {
+			*bad = -3;
+			return NULL;
+		}
+		if (in_interp && *p == '(')
+			paren++;
+		if (in_interp && *p == ')') {
+			if (!paren)
+				return p + 1;
+			paren--;
+		}
 		if (*p == '$' || *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
-			const char *s = p++;
+			const char *s0 = p++;
+			int d;
 			while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			       (*p >= '0' && *p <= '9'))
 				p++;
-			for (i = 0; jq_denied[i]; i++)
-				if (strlen(jq_denied[i]) == (size_t)(p - s) && !memcmp(jq_denied[i], s, (size_t)(p - s)))
-					return fy_err_set(err, FY_EINVALID, "jq expression \"%s\": \"%s\" is not allowed",
-							  e, jq_denied[i]);
+			/* ".env" is a field name, not the builtin */
+			d = s0 > start && s0[-1] == '.' ? 0 : denied_ident(s0, (size_t)(p - s0));
+			if (d) {
+				*bad = d;
+				return NULL;
+			}
 			continue;
 		}
 		p++;
 	}
-	return 0;
+	if (in_interp) {
+		*bad = -1;
+		return NULL;
+	}
+	return p;
+}
+
+/* refuse builtins that reach outside the object, comments and unterminated strings */
+static int jq_check(const char *e, struct fy_err *err)
+{
+	int bad = 0;
+
+	if (jq_scan(e, 0, 0, &bad))
+		return 0;
+	if (bad > 0)
+		return fy_err_set(err, FY_EINVALID, "jq expression \"%s\": \"%s\" is not allowed", e, jq_denied[bad - 1]);
+	if (bad == -1)
+		return fy_err_set(err, FY_EINVALID, "jq expression \"%s\": unterminated string", e);
+	if (bad == -3)
+		return fy_err_set(err, FY_EINVALID, "jq expression \"%s\": comments are not allowed", e);
+	return fy_err_set(err, FY_EINVALID, "jq expression \"%s\": nested too deeply", e);
 }
 
 static void jq_err_cb(void *data, jv msg)

@@ -279,7 +279,7 @@ void test_diff__jq_refused_and_limited(void)
 	json_t *c = Y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n");
 	json_t *l = Y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: w}\n");
 	const char *bad[] = { "$ENV.HOME", "env | .PATH", "input", "import \"x\" as x; .a", ".a | debug",
-			      ".[", "\"unterminated", NULL };
+			      ".[", "\"unterminated", "\"\\(env.HOME)\" as $x | .a", NULL };
 	int i;
 
 	for (i = 0; bad[i]; i++) {
@@ -507,4 +507,17 @@ void test_diff__render(void)
 	FY_ASSERT_INT(fy_diff_text("same\n", "same\n", NULL, NULL, FY_DIFF_TEXT_UNIFIED, &b), 0);
 	FY_ASSERT_STR(b.buf, "");
 	fy_buf_release(&b);
+}
+
+void test_diff__jq_string_literals(void)
+{
+	/* words in string literals are fine; interpolations are checked */
+	json_t *c = Y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {input: v, env: x}\n");
+	json_t *l = Y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {input: w, env: x}\n");
+	struct fy_diff_ignore *r = compile_app("[{\"kind\":\"ConfigMap\",\"jqPathExpressions\":"
+					       "[\".data[\\\"input\\\"]\", \".data | select(\\\"\\\\(.env)\\\" == \\\"x\\\") | .env\"]}]", NULL);
+	FY_ASSERT_INT(diff_mod(c, l, r), 0);
+	fy_diff_ignore_free(r);
+	json_decref(c);
+	json_decref(l);
 }
