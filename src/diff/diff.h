@@ -27,10 +27,10 @@
  *  4. modified = predicted live != normalized live (JSON value equality,
  *     1 == 1.0). config NULL (extra object): not modified. live NULL
  *     (missing object): modified.
- * Not done here: server-side diff (a dry-run apply against the cluster)
- * and the structured-merge diff of ServerSideApply=true; callers use the
- * three-way diff for those too. Scheme defaulting of the predicted object
- * is limited to what fy_diff_normalize knows (see normalize.h).
+ * Not done here: the dry-run apply of server-side diff (needs a cluster;
+ * see fy_diff_server_side, which takes its result). Scheme defaulting of
+ * the prediction covers workloads, pod templates, Service and webhook
+ * configurations only (src/diff/defaults.c).
  *
  * Ownership: json_t * parameters are borrowed and never modified; the
  * json_t * in struct fy_diff_result are owned by the result
@@ -82,9 +82,9 @@ struct fy_diff_ignore;
  *    resource.customizations map (<group>/<kind>: {ignoreDifferences: |
  *    ...}); resource.compareoptions (ignoreAggregatedRoles,
  *    ignoreResourceStatusField).
- * Group and kind match as globs ("*", "?", "[...]"; empty group = core,
- * an absent kind matches every kind); name and namespace match exactly
- * when set. jq expressions are compiled here (as `del(EXPR)`) and refused
+ * Group and kind match as globs ("*", "?", "[...]"; no "{a,b}"); an
+ * empty pattern matches only the core group / an empty kind, as in Argo
+ * CD; name and namespace match exactly when set. jq expressions are compiled here (as `del(EXPR)`) and refused
  * if they use builtins that reach outside the object (env, $ENV, input,
  * import, include, modulemeta, debug, stderr, halt, ...).
  * *out is freed with fy_diff_ignore_free.
@@ -150,7 +150,7 @@ int fy_diff_server_side(const json_t *config, const json_t *live, const json_t *
 
 /*
  * Apply the normalization of step 2 to one object in place (obj must be a
- * JSON object). Exposed for the controller (e.g. ignoreResourceUpdates)
+ * JSON object; managedFieldsManagers is not applied, it needs both sides). Exposed for the controller (e.g. ignoreResourceUpdates)
  * and tests.
  */
 int fy_diff_normalize(json_t *obj, const struct fy_diff_opts *opts, struct fy_err *err);
