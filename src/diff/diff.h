@@ -8,7 +8,7 @@
  * Argo CD pre-normalization of util/argo/diff):
  *  1. managedFieldsManagers: fields that live.metadata.managedFields says
  *     are owned by a listed manager are removed from config and live;
- *  2. normalization of config, live and last-applied (see normalize.h):
+ *  2. normalization of config, live and last-applied (src/diff/normalize.c):
  *     known-type remarshal (quantities, omitted empty values),
  *     creationTimestamp, Secret stringData folded into base64 data and
  *     null values -> "", empty Role rules -> null (aggregated rules with
