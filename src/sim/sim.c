@@ -19,13 +19,16 @@
 #include "apiserver/registry.h"
 #include "sim/sim.h"
 #include "util/log.h"
+#include "util/map.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define SUB "sim"
 #define MAX_ROUND 20000     /* reconciles per round before reading events again */
 #define MAX_CREATE 500      /* pods created per reconcile */
 
-enum kid { K_OTHER = 0, K_NS, K_POD, K_RS, K_DEPLOY, K_STS, K_DS, K_JOB, K_SVC, K_PVC, K_ING };
+enum kid { K_OTHER = 0, K_NS, K_POD, K_RS, K_DEPLOY, K_STS, K_DS, K_JOB, K_SVC, K_PVC, K_ING, K_CJ, K_EP, K_EPS,
+	   K_LAST = K_EPS };
 
 struct ent {
 	char *uid, *ns, *name;
@@ -42,6 +45,8 @@ struct ent {
 	int64_t seen_ms;        /* when this process first saw it */
 	int restarts;
 	int64_t next_restart_ms;
+	int64_t due_ms;         /* pending timer (CronJob schedule, minReadySeconds), 0: none */
+	int in_nsidx;
 	struct ent *next;
 };
 
@@ -82,6 +87,9 @@ struct fy_sim {
 	unsigned pod_ip_next;
 	unsigned lb_ip_next;
 	const struct fy_kind *k[16];
+	const struct fy_kind *k_event;
+	struct fy_map zones;    /* time zone name -> struct fy_sim_tz* */
+	struct fy_map nsidx;    /* namespace -> struct nsents* (pods and services) */
 };
 
 static const struct fy_reg_opts KCM = { .field_manager = "kube-controller-manager" };
@@ -116,6 +124,10 @@ static json_t *meta(const json_t *o)
 }
 
 /* ---- index ---- */
+
+static void nsidx_add(struct fy_sim *s, struct ent *e);
+static void nsidx_del(struct fy_sim *s, struct ent *e);
+static void mark_services(struct fy_sim *s, struct ent *pod);
 
 static struct ent *ent_get(struct fy_sim *s, const char *uid)
 {
@@ -252,13 +264,15 @@ static void ent_remove(struct fy_sim *s, struct ent *e)
 	if (*pp)
 		*pp = e->next;
 	ent_clear_owners(s, e);
+	if (e->in_nsidx)
+		nsidx_del(s, e);
 	s->count--;
 	ent_free(e);
 }
 
 static enum kid kid_of(struct fy_sim *s, const struct fy_kind *k)
 {
-	for (int i = 1; i <= K_ING; i++)
+	for (int i = 1; i <= K_LAST; i++)
 		if (s->k[i] == k)
 			return (enum kid)i;
 	return K_OTHER;
@@ -270,7 +284,7 @@ static int keep_full(struct fy_sim *s, enum kid kid)
 		return 1;
 	if (!s->opts.workloads)
 		return 0;
-	return kid != K_OTHER;
+	return kid != K_OTHER && kid != K_EP;
 }
 
 static int has_str(const json_t *arr, const char *v)
@@ -340,6 +354,10 @@ static struct ent *ent_put(struct fy_sim *s, const struct fy_kind *k, const json
 		e->obj = json_deep_copy(obj);
 		if (first && e->kid == K_POD)
 			status_stage_init(s, e);
+		if (first && (e->kid == K_POD || e->kid == K_SVC)) {
+			nsidx_add(s, e);
+			e->in_nsidx = 1;
+		}
 	}
 	return e;
 }
@@ -399,6 +417,15 @@ static struct timer timer_pop(struct fy_sim *s)
 	if (s->th_n)
 		s->th_v[i] = last;
 	return top;
+}
+
+/* A timer for e unless an earlier one is already pending. */
+static void timer_once(struct fy_sim *s, struct ent *e, int64_t due)
+{
+	if (e->due_ms && e->due_ms <= due && e->due_ms > now_ms())
+		return;
+	e->due_ms = due;
+	timer_add(s, e->uid, due);
 }
 
 static int ns_terminating(struct fy_sim *s, const char *ns)
@@ -481,6 +508,10 @@ static void on_event(struct fy_sim *s, json_t *ev)
 			mark(s, d->v[i]);
 		if (e->kid == K_NS)
 			term_set(s, e->name, 0);
+		if (e->kid == K_POD && s->opts.workloads)
+			mark_services(s, e);
+		if (e->kid == K_SVC && s->opts.workloads && s->k[K_EP])
+			json_decref(fy_reg_delete(s->reg, s->k[K_EP], e->ns, e->name, &KCM, NULL));
 		ent_remove(s, e);
 		return;
 	}
@@ -492,6 +523,8 @@ static void on_event(struct fy_sim *s, json_t *ev)
 	if (relevant(s, e))
 		mark(s, e);
 	mark_related(s, e);
+	if (e->kid == K_POD && s->opts.workloads)
+		mark_services(s, e);
 }
 
 /* ---- registry helpers ---- */
@@ -819,8 +852,12 @@ static void write_status(struct fy_sim *s, struct ent *e, json_t *st, const stru
 	}
 	c = json_deep_copy(e->obj);
 	json_object_set_new(c, "status", st);
-	if (!do_update(s, e, c, o) && e->ctrl)
-		mark(s, ent_get(s, e->ctrl));
+	if (!do_update(s, e, c, o)) {
+		if (e->ctrl)
+			mark(s, ent_get(s, e->ctrl));
+		if (e->kid == K_POD)
+			mark_services(s, e);
+	}
 	json_decref(c);
 }
 
@@ -1005,7 +1042,12 @@ static void reconcile_rs(struct fy_sim *s, struct ent *e)
 	objs = fy_xcalloc(n + 1, sizeof(*objs));
 	for (size_t i = 0; i < n; i++)
 		objs[i] = pods[i]->obj;
-	write_status(s, e, fy_sim_rs_status(e->obj, objs, n), &KCM_STATUS);
+	{
+		long recheck = -1;
+		write_status(s, e, fy_sim_rs_status(e->obj, objs, n, time(NULL), &recheck), &KCM_STATUS);
+		if (recheck >= 0)
+			timer_once(s, e, now_ms() + recheck * 1000 + 50);
+	}
 	free(objs);
 	free(pods);
 }
@@ -1358,11 +1400,18 @@ static void reconcile_sts(struct fy_sim *s, struct ent *e)
 	st = json_object();
 	json_object_set_new(st, "observedGeneration", json_integer(fy_sim_geti(d, "metadata.generation", 1)));
 	json_object_set_new(st, "replicas", json_integer(count));
-	if (ready) {
-		json_object_set_new(st, "readyReplicas", json_integer(ready));
-		json_object_set_new(st, "availableReplicas", json_integer(ready));
-	} else {
-		json_object_set_new(st, "availableReplicas", json_integer(0));
+	{
+		json_t **objs = fy_xcalloc(n + 1, sizeof(*objs));
+		long recheck = -1, avail;
+		for (size_t j = 0; j < n; j++)
+			objs[j] = pods[j]->obj;
+		avail = fy_sim_pods_available(objs, n, fy_sim_geti(d, "spec.minReadySeconds", 0), time(NULL), &recheck);
+		free(objs);
+		if (ready)
+			json_object_set_new(st, "readyReplicas", json_integer(ready));
+		json_object_set_new(st, "availableReplicas", json_integer(avail));
+		if (recheck >= 0)
+			timer_once(s, e, now_ms() + recheck * 1000 + 50);
 	}
 	if (cur)
 		json_object_set_new(st, "currentReplicas", json_integer(cur));
@@ -1534,6 +1583,556 @@ static void reconcile_pvc(struct fy_sim *s, struct ent *e)
 	write_status(s, e, st, &KCM_STATUS);
 }
 
+/* ---- CronJob ---- */
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Zone cache: loaded zones live until fy_sim_stop. NULL for UTC, *bad set when unknown. */
+static const struct fy_sim_tz *zone_get(struct fy_sim *s, const char *name, int *bad, struct fy_err *err)
+{
+	struct fy_sim_tz *tz;
+
+	*bad = 0;
+	if (!name || !*name || !strcmp(name, "UTC") || !strcmp(name, "Etc/UTC"))
+		return NULL;
+	tz = fy_map_get(&s->zones, name);
+	if (tz)
+		return tz;
+	tz = fy_sim_tz_load(name, err);
+	if (!tz) {
+		*bad = 1;
+		return NULL;
+	}
+	fy_map_put(&s->zones, name, tz);
+	return tz;
+}
+
+static const char *job_finished(const json_t *job)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(json_object_get(job, "status"), "conditions"), i, c) {
+		const char *t = jstr(c, "type") ?: "";
+		if ((!strcmp(t, "Complete") || !strcmp(t, "Failed")) && !strcmp(jstr(c, "status") ?: "", "True"))
+			return t;
+	}
+	return NULL;
+}
+
+static time_t job_start(const json_t *job)
+{
+	time_t t = fy_sim_parse_time(fy_sim_gets(job, "status.startTime"));
+	return t >= 0 ? t : fy_sim_parse_time(fy_sim_gets(job, "metadata.creationTimestamp"));
+}
+
+static int by_job_start(const void *a, const void *b)
+{
+	time_t ta = job_start((*(struct ent *const *)a)->obj), tb = job_start((*(struct ent *const *)b)->obj);
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return strcmp((*(struct ent *const *)a)->name, (*(struct ent *const *)b)->name);
+}
+
+static void emit_event(struct fy_sim *s, struct ent *e, const char *type, const char *reason, const char *component,
+		       const char *msg)
+{
+	const struct fy_kind *k = s->k_event;
+	char name[400], now[32], av[200];
+	uint32_t r;
+	json_t *ev;
+
+	if (!k || (*e->ns && ns_terminating(s, e->ns)))
+		return;
+	fy_random_bytes(&r, sizeof(r));
+	snprintf(name, sizeof(name), "%.200s.%08x%08x", e->name, (unsigned)(real_ms() & 0xffffffff), (unsigned)r);
+	fy_sim_timestamp(time(NULL), now);
+	if (*e->kind->group)
+		snprintf(av, sizeof(av), "%s/%s", e->kind->group, e->kind->version);
+	else
+		snprintf(av, sizeof(av), "%s", e->kind->version);
+	ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:s,s:s}",
+		       "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", e->ns,
+		       "involvedObject", "apiVersion", av, "kind", e->kind->kind, "name", e->name, "namespace", e->ns,
+		       "uid", e->uid, "reason", reason, "message", msg, "source", "component", component,
+		       "firstTimestamp", now, "lastTimestamp", now, "count", 1, "type", type,
+		       "reportingComponent", component, "reportingInstance", "");
+	if (ev)
+		json_decref(fy_reg_create(s->reg, k, e->ns, ev, &KCM, NULL));
+	json_decref(ev);
+}
+
+static json_t *job_ref(struct ent *j, const json_t *old_active)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(old_active, i, r)
+		if (!strcmp(jstr(r, "uid") ?: "", j->uid))
+			return json_deep_copy(r);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "apiVersion", "batch/v1", "kind", "Job", "name", j->name,
+			 "namespace", j->ns, "resourceVersion", fy_sim_gets(j->obj, "metadata.resourceVersion") ?: "",
+			 "uid", j->uid);
+}
+
+/* Create the Job of one scheduled time; 1 when it exists afterwards. */
+static struct ent *cj_create_job(struct fy_sim *s, struct ent *e, const struct fy_sim_tz *tz, time_t sched,
+				 int *existed)
+{
+	const json_t *jt = json_object_get(json_object_get(e->obj, "spec"), "jobTemplate");
+	const json_t *jm = json_object_get(jt, "metadata");
+	json_t *job = json_object(), *m = json_object(), *refs = json_array();
+	char name[400], ts[40];
+	long off = fy_sim_tz_offset(tz, sched);
+	time_t local = sched + off;
+	struct tm tm;
+	struct ent *j;
+
+	snprintf(name, sizeof(name), "%s-%lld", e->name, (long long)(sched / 60));
+	gmtime_r(&local, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (off)
+		snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), "%c%02ld:%02ld", off < 0 ? '-' : '+',
+			 labs(off) / 3600, labs(off) % 3600 / 60);
+	else
+		strcat(ts, "Z");
+	json_object_set_new(job, "apiVersion", json_string("batch/v1"));
+	json_object_set_new(job, "kind", json_string("Job"));
+	json_object_set_new(m, "name", json_string(name));
+	json_object_set_new(m, "namespace", json_string(e->ns));
+	if (json_is_object(json_object_get(jm, "labels")))
+		json_object_set(m, "labels", json_object_get(jm, "labels"));
+	json_object_set_new(m, "annotations", json_is_object(json_object_get(jm, "annotations")) ?
+					      json_deep_copy(json_object_get(jm, "annotations")) : json_object());
+	json_object_set_new(json_object_get(m, "annotations"), "batch.kubernetes.io/cronjob-scheduled-timestamp",
+			    json_string(ts));
+	json_array_append_new(refs, owner_ref(e));
+	json_object_set_new(m, "ownerReferences", refs);
+	json_object_set_new(job, "metadata", m);
+	json_object_set_new(job, "spec", json_is_object(json_object_get(jt, "spec")) ?
+					 json_deep_copy(json_object_get(jt, "spec")) : json_object());
+	j = do_create(s, s->k[K_JOB], e->ns, job, &KCM, existed);
+	json_decref(job);
+	if (j) {
+		char msg[500];
+		snprintf(msg, sizeof(msg), "Created job %s", name);
+		emit_event(s, e, "Normal", "SuccessfulCreate", "cronjob-controller", msg);
+	}
+	return j;
+}
+
+static void reconcile_cronjob(struct fy_sim *s, struct ent *e)
+{
+	json_t *cj = e->obj;
+	const json_t *spec = json_object_get(cj, "spec");
+	const json_t *old = json_object_get(cj, "status");
+	const char *policy = fy_sim_gets(cj, "spec.concurrencyPolicy") ?: "Allow";
+	const char *zone;
+	long sds = fy_sim_geti(cj, "spec.startingDeadlineSeconds", -1);
+	long keep_ok = fy_sim_geti(cj, "spec.successfulJobsHistoryLimit", 3);
+	long keep_failed = fy_sim_geti(cj, "spec.failedJobsHistoryLimit", 1);
+	struct fy_sim_cron cron;
+	struct fy_err err = FY_ERR_INIT;
+	const struct fy_sim_tz *tz = NULL;
+	struct ent **jobs, **active, **done_ok, **done_failed;
+	size_t n = children(s, e, K_JOB, &jobs), nact = 0, nok = 0, nfail = 0, i;
+	time_t now = time(NULL), last_ok = fy_sim_parse_time(fy_sim_gets(old, "lastSuccessfulTime"));
+	time_t last_sched = fy_sim_parse_time(fy_sim_gets(old, "lastScheduleTime"));
+	int bad = 0;
+	json_t *st, *act;
+	char ts[32];
+
+	active = fy_xcalloc(n + 2, sizeof(*active));
+	done_ok = fy_xcalloc(n + 1, sizeof(*done_ok));
+	done_failed = fy_xcalloc(n + 1, sizeof(*done_failed));
+	for (i = 0; i < n; i++) {
+		const char *f = job_finished(jobs[i]->obj);
+		if (jobs[i]->deleting)
+			continue;
+		if (!f) {
+			active[nact++] = jobs[i];
+		} else if (!strcmp(f, "Complete")) {
+			time_t ct = fy_sim_parse_time(fy_sim_gets(jobs[i]->obj, "status.completionTime"));
+			done_ok[nok++] = jobs[i];
+			if (ct > last_ok)
+				last_ok = ct;
+		} else {
+			done_failed[nfail++] = jobs[i];
+		}
+	}
+	/* history limits: the oldest finished jobs go */
+	qsort(done_ok, nok, sizeof(*done_ok), by_job_start);
+	qsort(done_failed, nfail, sizeof(*done_failed), by_job_start);
+	for (int pass = 0; pass < 2; pass++) {
+		struct ent **v = pass ? done_failed : done_ok;
+		size_t nv = pass ? nfail : nok;
+		long keep = pass ? keep_failed : keep_ok;
+		for (i = 0; keep >= 0 && (long)(nv - i) > keep; i++) {
+			char msg[500];
+			snprintf(msg, sizeof(msg), "Deleted job %s", v[i]->name);
+			do_delete(s, v[i], "Background");
+			emit_event(s, e, "Normal", "SuccessfulDelete", "cronjob-controller", msg);
+		}
+	}
+
+	/* schedule */
+	if (fy_sim_cron_parse(fy_sim_gets(cj, "spec.schedule"), &cron, &err)) {
+		fy_debug(SUB, "cronjob %s/%s: %s", e->ns, e->name, err.msg);
+		goto status;
+	}
+	zone = fy_sim_gets(cj, "spec.timeZone");
+	if (!zone || !*zone)
+		zone = cron.tz;
+	tz = zone_get(s, zone, &bad, &err);
+	if (bad) {
+		fy_debug(SUB, "cronjob %s/%s: %s", e->ns, e->name, err.msg);
+		goto status;
+	}
+	if (!json_is_true(json_object_get(spec, "suspend"))) {
+		time_t earliest = last_sched >= 0 ? last_sched : fy_sim_parse_time(fy_sim_gets(cj, "metadata.creationTimestamp"));
+		time_t sched, next;
+		int missed = 0;
+		if (earliest < 0)
+			earliest = now;
+		if (sds >= 0 && now - sds > earliest)
+			earliest = now - sds;
+		sched = fy_sim_cron_last(&cron, tz, earliest, now, &missed);
+		if (missed > 100)
+			emit_event(s, e, "Warning", "TooManyMissedTimes",  "cronjob-controller",
+				   "too many missed start times, set or decrease .spec.startingDeadlineSeconds or check clock skew");
+		if (sched >= 0 && !(sds >= 0 && sched + sds < now)) {
+			if (!strcmp(policy, "Forbid") && nact) {
+				; /* wait: scheduled again when the active job ends */
+			} else {
+				struct ent *j;
+				int existed = 0;
+				if (!strcmp(policy, "Replace")) {
+					for (i = 0; i < nact; i++) {
+						char msg[500];
+						snprintf(msg, sizeof(msg), "Deleted job %s", active[i]->name);
+						do_delete(s, active[i], "Background");
+						emit_event(s, e, "Normal", "SuccessfulDelete", "cronjob-controller", msg);
+					}
+					nact = 0;
+				}
+				j = cj_create_job(s, e, tz, sched, &existed);
+				if (j && !j->deleting)
+					active[nact++] = j;
+				if (j || existed)
+					last_sched = sched;
+			}
+		}
+		next = fy_sim_cron_next(&cron, tz, now);
+		if (next >= 0)
+			timer_once(s, e, now_ms() + ((int64_t)next * 1000 - real_ms()) + 20);
+	}
+
+status:
+	st = json_object();
+	act = json_array();
+	for (i = 0; i < nact; i++)
+		json_array_append_new(act, job_ref(active[i], json_object_get(old, "active")));
+	if (json_array_size(act))
+		json_object_set_new(st, "active", act);
+	else
+		json_decref(act);
+	if (last_sched >= 0) {
+		fy_sim_timestamp(last_sched, ts);
+		json_object_set_new(st, "lastScheduleTime", json_string(ts));
+	}
+	if (last_ok >= 0) {
+		fy_sim_timestamp(last_ok, ts);
+		json_object_set_new(st, "lastSuccessfulTime", json_string(ts));
+	}
+	write_status(s, e, st, &KCM_STATUS);
+	free(active);
+	free(done_ok);
+	free(done_failed);
+	free(jobs);
+}
+
+/* ---- Endpoints and EndpointSlices ---- */
+
+/* Pods and Services of one namespace (for the endpoints controller). */
+struct nsents {
+	struct ent **pods, **svcs;
+	size_t npods, capp, nsvcs, caps;
+};
+
+static void nsidx_add(struct fy_sim *s, struct ent *e)
+{
+	struct nsents *x = fy_map_get(&s->nsidx, e->ns);
+	struct ent ***v;
+	size_t *n, *cap;
+
+	if (!x) {
+		x = fy_xcalloc(1, sizeof(*x));
+		fy_map_put(&s->nsidx, e->ns, x);
+	}
+	v = e->kid == K_POD ? &x->pods : &x->svcs;
+	n = e->kid == K_POD ? &x->npods : &x->nsvcs;
+	cap = e->kid == K_POD ? &x->capp : &x->caps;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*v = fy_xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = e;
+}
+
+static void nsidx_del(struct fy_sim *s, struct ent *e)
+{
+	struct nsents *x = fy_map_get(&s->nsidx, e->ns);
+	struct ent **v;
+	size_t *n;
+
+	if (!x)
+		return;
+	v = e->kid == K_POD ? x->pods : x->svcs;
+	n = e->kid == K_POD ? &x->npods : &x->nsvcs;
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i] == e) {
+			v[i] = v[--*n];
+			break;
+		}
+	}
+	if (!x->npods && !x->nsvcs) {
+		fy_map_del(&s->nsidx, e->ns);
+		free(x->pods);
+		free(x->svcs);
+		free(x);
+	}
+}
+
+static int selector_matches(const json_t *sel, const json_t *labels)
+{
+	const char *k;
+	json_t *v;
+	if (!json_object_size(sel))
+		return 0;
+	json_object_foreach((json_t *)sel, k, v)
+		if (!json_is_string(v) || !json_equal(v, json_object_get(labels, k)))
+			return 0;
+	return 1;
+}
+
+/* A pod changed: the Services of its namespace look again. */
+static void mark_services(struct fy_sim *s, struct ent *pod)
+{
+	struct nsents *x = fy_map_get(&s->nsidx, pod->ns);
+	for (size_t i = 0; x && i < x->nsvcs; i++)
+		if (json_object_size(json_object_get(json_object_get(x->svcs[i]->obj, "spec"), "selector")))
+			mark(s, x->svcs[i]);
+}
+
+/* Container port named name in pod, -1 if none. */
+static long named_port(const json_t *pod, const char *name, const char *proto)
+{
+	size_t i, j;
+	json_t *c, *p;
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
+		json_array_foreach(json_object_get(c, "ports"), j, p)
+			if (!strcmp(jstr(p, "name") ?: "", name) && !strcmp(jstr(p, "protocol") ?: "TCP", proto))
+				return (long)json_integer_value(json_object_get(p, "containerPort"));
+	return -1;
+}
+
+/* The endpoint ports of one pod for svc (sorted as the service lists them); NULL if none resolve. */
+static json_t *pod_ports(const json_t *svc, const json_t *pod)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *sp;
+
+	json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"), i, sp) {
+		const json_t *tp = json_object_get(sp, "targetPort");
+		const char *proto = jstr(sp, "protocol") ?: "TCP";
+		long port = -1;
+		json_t *ep;
+		if (json_is_integer(tp))
+			port = (long)json_integer_value(tp);
+		else if (json_is_string(tp))
+			port = named_port(pod, json_string_value(tp), proto);
+		else
+			port = (long)json_integer_value(json_object_get(sp, "port"));
+		if (port <= 0 || port > 65535)
+			continue;
+		ep = json_object();
+		if (jstr(sp, "name") && *jstr(sp, "name"))
+			json_object_set_new(ep, "name", json_string(jstr(sp, "name")));
+		json_object_set_new(ep, "port", json_integer(port));
+		json_object_set_new(ep, "protocol", json_string(proto));
+		if (jstr(sp, "appProtocol"))
+			json_object_set_new(ep, "appProtocol", json_string(jstr(sp, "appProtocol")));
+		json_array_append_new(out, ep);
+	}
+	if (!json_array_size(out) && json_array_size(json_object_get(json_object_get(svc, "spec"), "ports"))) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Arrays equal, absent counting as empty. */
+static int arr_equal(const json_t *a, const json_t *b)
+{
+	if (!json_array_size(a) && !json_array_size(b))
+		return 1;
+	return json_equal(a, b);
+}
+
+static int by_ent_name(const void *a, const void *b)
+{
+	return strcmp((*(struct ent *const *)a)->name, (*(struct ent *const *)b)->name);
+}
+
+static json_t *target_ref(struct ent *p)
+{
+	return json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "name", p->name, "namespace", p->ns, "uid", p->uid);
+}
+
+static void reconcile_endpoints(struct fy_sim *s, struct ent *e)
+{
+	const json_t *sel = json_object_get(json_object_get(e->obj, "spec"), "selector");
+	struct nsents *x = fy_map_get(&s->nsidx, e->ns);
+	struct ent **pods = NULL;
+	size_t np = 0, i;
+	json_t *subsets = json_array(), *keys = json_array(), *slice_eps = json_array(), *slice_ports = NULL;
+	json_t *cur, *want;
+	const json_t *labels = json_object_get(meta(e->obj), "labels");
+	struct fy_err err = FY_ERR_INIT;
+
+	if (!json_object_size(sel) || !s->k[K_EP]) {
+		json_decref(subsets);
+		json_decref(keys);
+		json_decref(slice_eps);
+		return;
+	}
+	for (i = 0; x && i < x->npods; i++) {
+		struct ent *p = x->pods[i];
+		if (p->deleting || !p->obj || fy_sim_pod_terminal(p->obj) || !fy_sim_gets(p->obj, "status.podIP") ||
+		    !selector_matches(sel, json_object_get(meta(p->obj), "labels")))
+			continue;
+		pods = fy_xrealloc(pods, (np + 1) * sizeof(*pods));
+		pods[np++] = p;
+	}
+	qsort(pods, np, sizeof(*pods), by_ent_name);
+	/* Endpoints: one subset per distinct port list */
+	for (i = 0; i < np; i++) {
+		json_t *ports = pod_ports(e->obj, pods[i]->obj), *addr, *sub = NULL, *k;
+		int ready = fy_sim_pod_ready(pods[i]->obj);
+		size_t j;
+		if (!ports)
+			continue;
+		json_array_foreach(keys, j, k) {
+			if (json_equal(k, ports)) {
+				sub = json_array_get(subsets, j);
+				break;
+			}
+		}
+		if (!sub) {
+			sub = json_object();
+			json_object_set(sub, "ports", ports);
+			json_array_append_new(subsets, sub);
+			json_array_append(keys, ports);
+		}
+		addr = json_pack("{s:s,s:s,s:o}", "ip", fy_sim_gets(pods[i]->obj, "status.podIP"), "nodeName",
+				 fy_sim_gets(pods[i]->obj, "spec.nodeName") ?: FY_SIM_NODE, "targetRef", target_ref(pods[i]));
+		{
+			const char *field = ready ? "addresses" : "notReadyAddresses";
+			json_t *arr = json_object_get(sub, field);
+			if (!arr) {
+				arr = json_array();
+				json_object_set_new(sub, field, arr);
+			}
+			json_array_append_new(arr, addr);
+		}
+		/* the EndpointSlice carries the pods of the first port list */
+		if (!slice_ports)
+			slice_ports = json_incref(ports);
+		if (json_equal(slice_ports, ports))
+			json_array_append_new(slice_eps, json_pack("{s:[s],s:{s:b,s:b,s:b},s:s,s:o}",
+				"addresses", fy_sim_gets(pods[i]->obj, "status.podIP"),
+				"conditions", "ready", ready, "serving", ready, "terminating", 0,
+				"nodeName", fy_sim_gets(pods[i]->obj, "spec.nodeName") ?: FY_SIM_NODE,
+				"targetRef", target_ref(pods[i])));
+		json_decref(ports);
+	}
+	free(pods);
+	/* subsets: addresses before notReadyAddresses before ports, as the API shows them (order is free) */
+	want = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Endpoints", "metadata", "name", e->name,
+			 "namespace", e->ns);
+	if (json_is_object(labels))
+		json_object_set(meta(want), "labels", (json_t *)labels);
+	if (json_array_size(subsets))
+		json_object_set(want, "subsets", subsets);
+	cur = fy_reg_get(s->reg, s->k[K_EP], e->ns, e->name, NULL);
+	if (!cur) {
+		json_decref(fy_reg_create(s->reg, s->k[K_EP], e->ns, want, &KCM, &err));
+	} else if (!json_equal(json_object_get(cur, "subsets"), json_object_get(want, "subsets")) ||
+		   !json_equal(json_object_get(meta(cur), "labels"), json_object_get(meta(want), "labels"))) {
+		json_t *c = json_deep_copy(cur);
+		if (json_object_get(want, "subsets"))
+			json_object_set(c, "subsets", json_object_get(want, "subsets"));
+		else
+			json_object_del(c, "subsets");
+		if (json_is_object(labels))
+			json_object_set(meta(c), "labels", (json_t *)labels);
+		else
+			json_object_del(meta(c), "labels");
+		json_decref(fy_reg_update(s->reg, s->k[K_EP], e->ns, e->name, c, &KCM, &err));
+		json_decref(c);
+	}
+	json_decref(cur);
+	json_decref(want);
+
+	/* EndpointSlice <service>-<5 chars>, owned by the Service */
+	if (s->k[K_EPS]) {
+		struct ent **sl;
+		size_t nsl = children(s, e, K_EPS, &sl);
+		json_t *sl_labels = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+		json_object_set_new(sl_labels, "kubernetes.io/service-name", json_string(e->name));
+		json_object_set_new(sl_labels, "endpointslice.kubernetes.io/managed-by",
+				    json_string("endpointslice-controller.k8s.io"));
+		if (!slice_ports)
+			slice_ports = json_array();
+		for (i = 1; i < nsl; i++)
+			if (!sl[i]->deleting)
+				do_delete(s, sl[i], "Background");
+		if (!nsl) {
+			char gen[300];
+			json_t *o;
+			snprintf(gen, sizeof(gen), "%s-", e->name);
+			o = json_pack("{s:s,s:s,s:{s:s,s:s,s:O,s:[o]},s:s,s:O,s:O}", "apiVersion",
+					      "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "generateName",
+					      gen, "namespace", e->ns,
+					      "labels", sl_labels, "ownerReferences", owner_ref(e), "addressType", "IPv4",
+					      "endpoints", slice_eps, "ports", slice_ports);
+			if (o)
+				do_create(s, s->k[K_EPS], e->ns, o, &KCM, NULL);
+			json_decref(o);
+		} else if (!sl[0]->deleting &&
+			   (!arr_equal(json_object_get(sl[0]->obj, "endpoints"), slice_eps) ||
+			    !arr_equal(json_object_get(sl[0]->obj, "ports"), slice_ports) ||
+			    !json_equal(json_object_get(meta(sl[0]->obj), "labels"), sl_labels))) {
+			json_t *c = json_deep_copy(sl[0]->obj);
+			json_object_set(c, "endpoints", slice_eps);
+			json_object_set(c, "ports", slice_ports);
+			json_object_set(meta(c), "labels", sl_labels);
+			do_update(s, sl[0], c, &KCM);
+			json_decref(c);
+		}
+		json_decref(sl_labels);
+		free(sl);
+	}
+	json_decref(slice_ports);
+	json_decref(slice_eps);
+	json_decref(subsets);
+	json_decref(keys);
+}
+
 static void reconcile_workload(struct fy_sim *s, struct ent *e)
 {
 	if (e->deleting || !e->obj || (*e->ns && ns_terminating(s, e->ns)))
@@ -1545,7 +2144,8 @@ static void reconcile_workload(struct fy_sim *s, struct ent *e)
 	case K_STS: reconcile_sts(s, e); break;
 	case K_DS: reconcile_ds(s, e); break;
 	case K_JOB: reconcile_job(s, e); break;
-	case K_SVC: reconcile_svc(s, e); break;
+	case K_SVC: reconcile_svc(s, e); reconcile_endpoints(s, e); break;
+	case K_CJ: reconcile_cronjob(s, e); break;
 	case K_PVC: reconcile_pvc(s, e); break;
 	case K_ING: reconcile_lb(s, e, FY_SIM_NODE_IP); break;
 	default: break;
@@ -1639,6 +2239,14 @@ static void free_index(struct fy_sim *s)
 	for (size_t i = 0; i < s->nterm; i++)
 		free(s->term[i]);
 	s->nterm = 0;
+	for (struct fy_map_ent *it = NULL; (it = fy_map_next(&s->nsidx, it));) {
+		struct nsents *x = it->val;
+		free(x->pods);
+		free(x->svcs);
+		free(x);
+	}
+	fy_map_release(&s->nsidx);
+	fy_map_init(&s->nsidx);
 }
 
 /* (Re)build the index from lists, then watch from the listed resourceVersion. */
@@ -1719,7 +2327,10 @@ static void *run(void *arg)
 		now = now_ms();
 		while (s->th_n && s->th_v[0].due <= now) {
 			struct timer t = timer_pop(s);
-			mark(s, ent_get(s, t.uid));
+			struct ent *x = ent_get(s, t.uid);
+			if (x && x->due_ms && x->due_ms <= now)
+				x->due_ms = 0;
+			mark(s, x);
 			free(t.uid);
 		}
 		for (int k = 0; s->qn && k < MAX_ROUND; k++) {
@@ -1740,6 +2351,8 @@ int fy_sim_start(struct fy_sim **out, struct fy_reg *reg, const struct fy_sim_op
 		{ K_DEPLOY, "apps/v1", "Deployment" }, { K_STS, "apps/v1", "StatefulSet" },
 		{ K_DS, "apps/v1", "DaemonSet" }, { K_JOB, "batch/v1", "Job" }, { K_SVC, "v1", "Service" },
 		{ K_PVC, "v1", "PersistentVolumeClaim" }, { K_ING, "networking.k8s.io/v1", "Ingress" },
+		{ K_CJ, "batch/v1", "CronJob" }, { K_EP, "v1", "Endpoints" },
+		{ K_EPS, "discovery.k8s.io/v1", "EndpointSlice" },
 	};
 	struct fy_sim *s = fy_xcalloc(1, sizeof(*s));
 	int rc;
@@ -1752,6 +2365,9 @@ int fy_sim_start(struct fy_sim **out, struct fy_reg *reg, const struct fy_sim_op
 		      s->opts.startup_delay_ms < 0 ? 0 : s->opts.startup_delay_ms;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		s->k[kinds[i].id] = fy_reg_kind_by_gvk(reg, kinds[i].av, kinds[i].kind);
+	s->k_event = fy_reg_kind_by_gvk(reg, "v1", "Event");
+	fy_map_init(&s->zones);
+	fy_map_init(&s->nsidx);
 	s->pod_ip_next = (unsigned)(time(NULL) % 200);
 	rc = resync(s, err);
 	if (rc) {
@@ -1791,5 +2407,9 @@ void fy_sim_stop(struct fy_sim *s)
 		free(t.uid);
 	}
 	free(s->th_v);
+	for (struct fy_map_ent *it = NULL; (it = fy_map_next(&s->zones, it));)
+		fy_sim_tz_free(it->val);
+	fy_map_release(&s->zones);
+	fy_map_release(&s->nsidx);
 	free(s);
 }

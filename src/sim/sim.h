@@ -98,8 +98,15 @@ struct fy_sim_podenv {
 /* The status the kubelet would write for pod at this stage. Timestamps of unchanged parts are kept. */
 json_t *fy_sim_pod_status(const json_t *pod, const struct fy_sim_podenv *env);
 
-/* ReplicaSet status from its (non-deleted) pods. */
-json_t *fy_sim_rs_status(const json_t *rs, json_t *const *pods, size_t npods);
+/*
+ * Pods that count as available: Ready, not terminating, and Ready for at
+ * least min_ready seconds (the Ready condition's lastTransitionTime).
+ * *recheck_s (may be NULL) is set to the seconds until the next Ready pod
+ * becomes available (-1: none waiting).
+ */
+long fy_sim_pods_available(json_t *const *pods, size_t npods, long min_ready, time_t now, long *recheck_s);
+/* ReplicaSet status from its (non-deleted) pods; spec.minReadySeconds honoured (see above). */
+json_t *fy_sim_rs_status(const json_t *rs, json_t *const *pods, size_t npods, time_t now, long *recheck_s);
 
 enum { FY_SIM_RS_NONE = 0, FY_SIM_RS_CREATED, FY_SIM_RS_FOUND };
 /*
@@ -112,8 +119,13 @@ enum { FY_SIM_RS_NONE = 0, FY_SIM_RS_CREATED, FY_SIM_RS_FOUND };
 json_t *fy_sim_deploy_status(const json_t *deploy, json_t *const *rss, size_t nrs, const json_t *new_rs,
 			     int rs_event, time_t now, long *recheck_s);
 /*
- * Rolling-update plan: wanted spec.replicas of the new ReplicaSet and of
- * each old one (old sorted newest first).
+ * Rolling-update plan, one step of the deployment controller: wanted
+ * spec.replicas of the new ReplicaSet and of each old one (old sorted
+ * newest first). RollingUpdate: the new ReplicaSet grows while the total
+ * stays within replicas + maxSurge; when it did not grow, old ReplicaSets
+ * shrink (unhealthy pods first, oldest first) while at least
+ * replicas - maxUnavailable pods stay available. Recreate: old to 0, then
+ * the new one to replicas.
  */
 void fy_sim_deploy_plan(const json_t *deploy, const json_t *new_rs, json_t *const *old, size_t nold,
 			int *new_want, int *old_want);
@@ -128,5 +140,48 @@ json_t *fy_sim_job_status(const json_t *job, json_t *const *pods, size_t npods, 
 long fy_sim_geti(const json_t *obj, const char *path, long dflt);
 /* String at a dotted path, NULL when absent. Borrowed. */
 const char *fy_sim_gets(const json_t *obj, const char *path);
+
+/* ---- cron (CronJob schedules), src/sim/simcron.c ---- */
+
+/*
+ * A loaded time zone: "" / "UTC" / "Etc/UTC" are built in, other names are
+ * read from /usr/share/zoneinfo (TZif, at most 256 KiB; the POSIX rule at
+ * the end of the file covers times after the last transition). Names with
+ * "..", a leading "/" or characters outside [A-Za-z0-9_+-/] are refused.
+ */
+struct fy_sim_tz;
+struct fy_sim_tz *fy_sim_tz_load(const char *name, struct fy_err *err);
+void fy_sim_tz_free(struct fy_sim_tz *tz);
+/* Offset east of UTC in seconds at instant t (NULL tz: 0). */
+long fy_sim_tz_offset(const struct fy_sim_tz *tz, time_t t);
+
+/*
+ * A parsed schedule, as the CronJob controller reads it (robfig/cron
+ * standard parser): five fields minute hour day-of-month month
+ * day-of-week with `*`, `?`, ranges `a-b`, steps `/n`, lists `,`, names
+ * (JAN-DEC, SUN-SAT, case-insensitive), or @yearly @annually @monthly
+ * @weekly @daily @midnight @hourly, or @every <duration>; an optional
+ * "TZ=<zone> " or "CRON_TZ=<zone> " prefix. Day-of-month and day-of-week
+ * are OR-ed unless one of them is `*` / `?`.
+ */
+struct fy_sim_cron {
+	uint64_t minute;  /* bit i: minute i */
+	uint32_t hour, dom; /* bits 0-23, 1-31 */
+	uint16_t month;   /* bits 1-12 */
+	uint8_t dow;      /* bits 0-6, 0 = Sunday */
+	int dom_star, dow_star;
+	long every;       /* @every: seconds (>= 1), else 0 */
+	char tz[128];     /* zone from the prefix, "" if none */
+};
+int fy_sim_cron_parse(const char *spec, struct fy_sim_cron *c, struct fy_err *err);
+/* First scheduled instant strictly after `after`, in zone tz (NULL: UTC); -1 if none within 5 years. */
+time_t fy_sim_cron_next(const struct fy_sim_cron *c, const struct fy_sim_tz *tz, time_t after);
+/*
+ * The most recent scheduled instant in (earliest, now], or -1 if none;
+ * *missed (may be NULL) is set to how many fell in that interval, counted
+ * up to 101.
+ */
+time_t fy_sim_cron_last(const struct fy_sim_cron *c, const struct fy_sim_tz *tz, time_t earliest, time_t now,
+			int *missed);
 
 #endif

@@ -522,10 +522,46 @@ json_t *fy_sim_pod_status(const json_t *pod, const struct fy_sim_podenv *env)
 
 /* ---- ReplicaSet ---- */
 
-json_t *fy_sim_rs_status(const json_t *rs, json_t *const *pods, size_t npods)
+/* Seconds a Ready pod still needs to count as available (0: available, -1: not ready). */
+static long pod_avail_wait(const json_t *pod, long min_ready, time_t now)
+{
+	const json_t *c;
+	time_t since;
+
+	if (!fy_sim_pod_ready(pod))
+		return -1;
+	if (min_ready <= 0)
+		return 0;
+	c = cond_find(getp(pod, "status.conditions"), "Ready");
+	since = fy_sim_parse_time(fy_sim_gets(c, "lastTransitionTime"));
+	if (since < 0 || since + min_ready <= now)
+		return 0;
+	return (long)(since + min_ready - now);
+}
+
+long fy_sim_pods_available(json_t *const *pods, size_t npods, long min_ready, time_t now, long *recheck_s)
+{
+	long avail = 0;
+
+	if (recheck_s)
+		*recheck_s = -1;
+	for (size_t i = 0; i < npods; i++) {
+		long w;
+		if (fy_sim_pod_terminal(pods[i]) || getp(pods[i], "metadata.deletionTimestamp"))
+			continue;
+		w = pod_avail_wait(pods[i], min_ready, now);
+		if (!w)
+			avail++;
+		else if (w > 0 && recheck_s && (*recheck_s < 0 || w < *recheck_s))
+			*recheck_s = w;
+	}
+	return avail;
+}
+
+json_t *fy_sim_rs_status(const json_t *rs, json_t *const *pods, size_t npods, time_t now, long *recheck_s)
 {
 	json_t *st = json_object();
-	long n = 0, ready = 0;
+	long n = 0, ready = 0, avail;
 	const json_t *oldc = getp(rs, "status.conditions");
 
 	for (size_t i = 0; i < npods; i++) {
@@ -535,13 +571,14 @@ json_t *fy_sim_rs_status(const json_t *rs, json_t *const *pods, size_t npods)
 		if (fy_sim_pod_ready(pods[i]))
 			ready++;
 	}
+	avail = fy_sim_pods_available(pods, npods, fy_sim_geti(rs, "spec.minReadySeconds", 0), now, recheck_s);
 	json_object_set_new(st, "replicas", json_integer(n));
 	if (n)
 		json_object_set_new(st, "fullyLabeledReplicas", json_integer(n));
-	if (ready) {
+	if (ready)
 		json_object_set_new(st, "readyReplicas", json_integer(ready));
-		json_object_set_new(st, "availableReplicas", json_integer(ready));
-	}
+	if (avail)
+		json_object_set_new(st, "availableReplicas", json_integer(avail));
 	if (fy_sim_geti(rs, "metadata.generation", 0))
 		json_object_set_new(st, "observedGeneration", json_integer(fy_sim_geti(rs, "metadata.generation", 0)));
 	if (json_array_size(oldc))
@@ -592,7 +629,7 @@ json_t *fy_sim_deploy_status(const json_t *d, json_t *const *rss, size_t nrs, co
 	}
 	if (new_rs)
 		updated = rs_stat(new_rs, "replicas");
-	unavail = total_spec - avail;
+	unavail = total_spec - avail; /* as the controller: sum of spec.replicas minus available */
 	if (unavail < 0)
 		unavail = 0;
 	if ((!stype || !strcmp(stype, "RollingUpdate")) && want > 0) {
@@ -702,6 +739,8 @@ void fy_sim_deploy_plan(const json_t *d, const json_t *new_rs, json_t *const *ol
 {
 	long want = fy_sim_geti(d, "spec.replicas", 1);
 	const char *stype = fy_sim_gets(d, "spec.strategy.type");
+	const json_t *ru = getp(d, "spec.strategy.rollingUpdate");
+	long surge, maxun, new_spec, old_sum = 0, all, min_avail, max_down, total = 0, avail_all, down;
 	size_t i;
 
 	if (stype && !strcmp(stype, "Recreate")) {
@@ -712,26 +751,63 @@ void fy_sim_deploy_plan(const json_t *d, const json_t *new_rs, json_t *const *ol
 		}
 		*new_want = old_pods ? (int)fy_sim_geti(new_rs, "spec.replicas", 0) : (int)want;
 		return;
-	} else {
-		const json_t *ru = getp(d, "spec.strategy.rollingUpdate");
-		int surge = fy_sim_int_or_percent(json_object_get(ru, "maxSurge"), (int)want, 1, (int)((want * 25 + 99) / 100));
-		int maxun = fy_sim_int_or_percent(json_object_get(ru, "maxUnavailable"), (int)want, 0, (int)(want * 25 / 100));
-		long new_avail = new_rs ? rs_stat(new_rs, "availableReplicas") : 0;
-		long allowed;
-		if (!surge && !maxun)
-			maxun = 1;
-		if (maxun > want)
-			maxun = want;
-		allowed = want - maxun - new_avail;
-		if (allowed < 0)
-			allowed = 0;
+	}
+	/* fenceposts: surge rounds up, unavailable down, never both 0 */
+	surge = fy_sim_int_or_percent(json_object_get(ru, "maxSurge"), (int)want, 1, (int)((want * 25 + 99) / 100));
+	maxun = fy_sim_int_or_percent(json_object_get(ru, "maxUnavailable"), (int)want, 0, (int)(want * 25 / 100));
+	if (surge < 0)
+		surge = 0;
+	if (maxun < 0)
+		maxun = 0;
+	if (!surge && !maxun)
+		maxun = 1;
+	new_spec = new_rs ? fy_sim_geti(new_rs, "spec.replicas", 1) : 0;
+	for (i = 0; i < nold; i++) {
+		old_want[i] = (int)fy_sim_geti(old[i], "spec.replicas", 1);
+		old_sum += old_want[i];
+	}
+	all = new_spec + old_sum;
+
+	/* the new ReplicaSet: up to desired, total pods at most desired + maxSurge */
+	*new_want = (int)new_spec;
+	if (new_spec > want) {
 		*new_want = (int)want;
-		for (i = 0; i < nold; i++) {
-			long cur = fy_sim_geti(old[i], "spec.replicas", 1);
-			long w = cur < allowed ? cur : allowed;
-			old_want[i] = (int)w;
-			allowed -= w;
-		}
+	} else if (new_spec < want && all < want + surge) {
+		long up = want + surge - all;
+		if (up > want - new_spec)
+			up = want - new_spec;
+		*new_want = (int)(new_spec + up);
+	}
+	if (*new_want != new_spec || !old_sum)
+		return; /* one step per pass, as the controller does */
+
+	/* old ReplicaSets: keep desired - maxUnavailable available */
+	min_avail = want - maxun;
+	max_down = all - min_avail - (new_spec - (new_rs ? rs_stat(new_rs, "availableReplicas") : 0));
+	if (max_down <= 0)
+		return;
+	/* unhealthy old pods first, oldest ReplicaSet first */
+	for (i = nold; i-- > 0 && total < max_down;) {
+		long unhealthy = old_want[i] - rs_stat(old[i], "availableReplicas");
+		if (old_want[i] <= 0 || unhealthy <= 0)
+			continue;
+		down = max_down - total < unhealthy ? max_down - total : unhealthy;
+		old_want[i] -= (int)down;
+		total += down;
+	}
+	/* then available ones, as long as enough stay available */
+	avail_all = new_rs ? rs_stat(new_rs, "availableReplicas") : 0;
+	for (i = 0; i < nold; i++)
+		avail_all += rs_stat(old[i], "availableReplicas");
+	if (avail_all <= min_avail)
+		return;
+	total = avail_all - min_avail;
+	for (i = nold; i-- > 0 && total > 0;) {
+		if (old_want[i] <= 0)
+			continue;
+		down = old_want[i] < total ? old_want[i] : total;
+		old_want[i] -= (int)down;
+		total -= down;
 	}
 }
 

@@ -323,24 +323,84 @@ void test_sim_pure__deploy_status(void)
 void test_sim_pure__deploy_plan(void)
 {
 	json_t *d = J("{\"spec\":{\"replicas\":4}}");
-	json_t *nrs = mkrs("n", 4, 4, 1);
+	json_t *nrs = mkrs("n", 1, 1, 1);
 	json_t *old[2] = { mkrs("o1", 2, 2, 2), mkrs("o2", 2, 2, 2) };
 	int nw, ow[2];
 
-	/* maxUnavailable 25% of 4 = 1; new has 1 available: old may keep 4-1-1 = 2 */
+	/* maxSurge 25% of 4 = 1: 1 + 4 old = 5 pods already, the new one cannot grow */
 	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
-	FY_ASSERT_INT(nw, 4);
+	FY_ASSERT_INT(nw, 1);
+	/* maxUnavailable 1: 5 available, keep 3: two old pods go, oldest ReplicaSet (last) first */
 	FY_ASSERT_INT(ow[0], 2);
 	FY_ASSERT_INT(ow[1], 0);
+	json_decref(old[1]);
+	old[1] = mkrs("o2", 0, 0, 0);
+	/* 3 pods: the new one grows to 3 (total 5), old untouched in this step */
+	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(nw, 3);
+	FY_ASSERT_INT(ow[0], 2);
+	json_decref(nrs);
+	/* new at 3 with 1 available: unhealthy new pods block scale-down below 3 available */
+	nrs = mkrs("n", 3, 3, 1);
+	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(nw, 3);
+	FY_ASSERT_INT(ow[0], 2);
+	json_decref(nrs);
+	nrs = mkrs("n", 3, 3, 3);
+	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(nw, 3);
+	FY_ASSERT_INT(ow[0], 0);
 	json_decref(nrs);
 	nrs = mkrs("n", 4, 4, 4);
 	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
+	FY_ASSERT_INT(nw, 4);
 	FY_ASSERT_INT(ow[0] + ow[1], 0);
 	json_decref(d);
+	json_decref(nrs);
+	json_decref(old[0]);
+	json_decref(old[1]);
+
+	/* the bad release: 2 replicas, defaults (surge 1, unavailable 0), new pod crash-looping */
+	d = J("{\"spec\":{\"replicas\":2}}");
+	nrs = mkrs("n", 0, 0, 0);
+	old[0] = mkrs("o1", 2, 2, 2);
+	fy_sim_deploy_plan(d, nrs, old, 1, &nw, ow);
+	FY_ASSERT_INT(nw, 1);
+	FY_ASSERT_INT(ow[0], 2);
+	json_decref(nrs);
+	nrs = mkrs("n", 1, 1, 0);
+	fy_sim_deploy_plan(d, nrs, old, 1, &nw, ow);
+	FY_ASSERT_INT(nw, 1);
+	FY_ASSERT_INT(ow[0], 2); /* the old pods keep serving */
+	json_decref(d);
+	/* percentages: maxSurge 50% of 2 = 1, maxUnavailable 50% = 1: one old pod may go at once */
+	d = J("{\"spec\":{\"replicas\":2,\"strategy\":{\"rollingUpdate\":{\"maxSurge\":\"50%\",\"maxUnavailable\":\"50%\"}}}}");
+	fy_sim_deploy_plan(d, nrs, old, 1, &nw, ow);
+	FY_ASSERT_INT(nw, 1);
+	FY_ASSERT_INT(ow[0], 1);
+	json_decref(d);
+	/* maxSurge 0, maxUnavailable 0 given: unavailable becomes 1 */
+	d = J("{\"spec\":{\"replicas\":2,\"strategy\":{\"rollingUpdate\":{\"maxSurge\":0,\"maxUnavailable\":0}}}}");
+	json_decref(nrs);
+	nrs = mkrs("n", 0, 0, 0);
+	fy_sim_deploy_plan(d, nrs, old, 1, &nw, ow);
+	FY_ASSERT_INT(nw, 0);
+	FY_ASSERT_INT(ow[0], 1);
+	json_decref(d);
+	/* scale down of the only ReplicaSet */
+	d = J("{\"spec\":{\"replicas\":1}}");
+	json_decref(nrs);
+	nrs = mkrs("n", 3, 3, 3);
+	fy_sim_deploy_plan(d, nrs, NULL, 0, &nw, ow);
+	FY_ASSERT_INT(nw, 1);
+	json_decref(d);
+	json_decref(old[0]);
 
 	d = J("{\"spec\":{\"replicas\":2,\"strategy\":{\"type\":\"Recreate\"}}}");
 	json_decref(nrs);
 	nrs = mkrs("n", 0, 0, 0);
+	old[0] = mkrs("o1", 2, 2, 2);
+	old[1] = mkrs("o2", 2, 2, 2);
 	fy_sim_deploy_plan(d, nrs, old, 2, &nw, ow);
 	FY_ASSERT_INT(nw, 0);
 	FY_ASSERT_INT(ow[0] + ow[1], 0);
@@ -361,7 +421,8 @@ void test_sim_pure__rs_status(void)
 	pod_at(p[0], 1, 0);
 	pod_at(p[1], 1, 1);
 	pod_at(p[2], 0, 0);
-	json_t *st = fy_sim_rs_status(rs, p, 3);
+	long recheck;
+	json_t *st = fy_sim_rs_status(rs, p, 3, 2000000000, &recheck);
 	FY_ASSERT_INT(fy_sim_geti(st, "replicas", -1), 3);
 	FY_ASSERT_INT(fy_sim_geti(st, "readyReplicas", -1), 1);
 	FY_ASSERT_INT(fy_sim_geti(st, "availableReplicas", -1), 1);
