@@ -1154,9 +1154,8 @@ static void reconcile_deploy(struct fy_sim *s, struct ent *e)
 		if (!json_is_object(json_object_get(sel, "matchLabels")))
 			json_object_set_new(sel, "matchLabels", json_object());
 		json_object_set_new(json_object_get(sel, "matchLabels"), "pod-template-hash", json_string(hash));
-		json_object_set_new(spec, "replicas", json_integer(
-			fy_sim_gets(d, "spec.strategy.type") && !strcmp(fy_sim_gets(d, "spec.strategy.type"), "Recreate") &&
-			n ? 0 : want));
+		/* with older ReplicaSets around, the rollout plan below scales it up step by step */
+		json_object_set_new(spec, "replicas", json_integer(n ? 0 : want));
 		json_object_set_new(spec, "selector", sel);
 		json_object_set_new(spec, "template", t);
 		if (json_object_get(json_object_get(d, "spec"), "minReadySeconds"))

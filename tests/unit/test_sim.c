@@ -765,29 +765,32 @@ static int p_deadline(struct env *e, const json_t *o)
 	return o && r && !strcmp(r, "ProgressDeadlineExceeded");
 }
 
-void test_sim_int__crashloop_deadline(void)
+/* A first release that crash-loops: Progressing, then ProgressDeadlineExceeded, not Available. */
+static void create_bad(struct env *e)
 {
-	struct env e;
-	json_t *d, *l, *p;
-
-	env_up(&e, 1);
-	json_decref(mk(&e, "apps", "deployments", "default",
+	json_decref(mk(e, "apps", "deployments", "default",
 		       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"bad\"},"
 		       "\"spec\":{\"replicas\":1,\"progressDeadlineSeconds\":1,\"selector\":{\"matchLabels\":{\"app\":\"bad\"}},"
 		       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"bad\"}},"
 		       "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"app:crashloop\"}]}}}}"));
-	d = wait_for(&e, "apps", "deployments", "default", "bad", p_deadline, 3500, "deadline exceeded");
+}
+
+static void check_bad(struct env *e)
+{
+	json_t *d, *l, *p;
+
+	d = wait_for(e, "apps", "deployments", "default", "bad", p_deadline, 3500, "deadline exceeded");
 	FY_ASSERT_STR(cond_field(json_object_get(d, "status"), "Progressing", "status"), "False");
 	FY_ASSERT_STR(cond_field(json_object_get(d, "status"), "Available", "status"), "False");
 	FY_ASSERT_INT(fy_sim_geti(d, "status.unavailableReplicas", 0), 1);
 	json_decref(d);
-	l = fy_reg_list(e.reg, K(&e, "", "pods"), "default", NULL, NULL, NULL);
+	l = fy_reg_list(e->reg, K(e, "", "pods"), "default", "app=bad", NULL, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(l, "items")), 1);
 	p = json_array_get(json_object_get(l, "items"), 0);
 	FY_ASSERT_STR(fy_sim_gets(p, "status.phase"), "Running");
 	FY_ASSERT_STR(fy_sim_gets(json_array_get(json_object_get(json_object_get(p, "status"), "containerStatuses"), 0),
 				  "state.waiting.reason"), "CrashLoopBackOff");
 	json_decref(l);
-	env_down(&e);
 }
 
 static int p_job_done(struct env *e, const json_t *o)
@@ -879,5 +882,370 @@ void test_sim_int__others(void)
 	o = fy_reg_get(e.reg, K(&e, "", "nodes"), NULL, FY_SIM_NODE, NULL);
 	FY_ASSERT(o);
 	json_decref(o);
+	env_down(&e);
+}
+
+/* ---- cron ---- */
+
+static time_t T(const char *s)
+{
+	time_t t = fy_sim_parse_time(s);
+	if (t < 0)
+		fy_test_fail(__FILE__, __LINE__, "bad time %s", s);
+	return t;
+}
+
+static void next_is(const char *spec, const char *zone, const char *after, const char *want, int line)
+{
+	struct fy_sim_cron c;
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_sim_tz *tz = NULL;
+	char got[32];
+	time_t n;
+
+	if (fy_sim_cron_parse(spec, &c, &err))
+		fy_test_fail(__FILE__, line, "parse %s: %s", spec, err.msg);
+	if (zone || c.tz[0]) {
+		tz = fy_sim_tz_load(zone ? zone : c.tz, &err);
+		if (!tz)
+			fy_test_fail(__FILE__, line, "zone: %s", err.msg);
+	}
+	n = fy_sim_cron_next(&c, tz, T(after));
+	fy_sim_tz_free(tz);
+	if (!want) {
+		if (n != -1)
+			fy_test_fail(__FILE__, line, "%s after %s: expected none", spec, after);
+		return;
+	}
+	fy_sim_timestamp(n, got);
+	if (strcmp(got, want))
+		fy_test_fail(__FILE__, line, "%s after %s: got %s, expected %s", spec, after, got, want);
+}
+#define NEXT(spec, zone, after, want) next_is(spec, zone, after, want, __LINE__)
+
+void test_sim_cron__parse(void)
+{
+	struct fy_sim_cron c;
+	struct fy_err err = FY_ERR_INIT;
+	static const char *bad[] = {
+		"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *",
+		"* * * * 7", "5-1 * * * *", "*/0 * * * *", "1,,2 * * * *", "1, * * * *", "a * * * *",
+		"* * * FOO *", "@every", "@every 10", "@every 500ms", "@every x", "@sometimes", "@daily x",
+		"TZ= * * * * *", "-1 * * * *", "1-2-3 * * * *", "* * * * MON-",
+	};
+	FY_ASSERT_INT(fy_sim_cron_parse("*/15 2,4 1-10/3 JAN-mar mon", &c, &err), 0);
+	FY_ASSERT(c.minute == ((1ULL << 0) | (1ULL << 15) | (1ULL << 30) | (1ULL << 45)));
+	FY_ASSERT_INT(c.hour, (1 << 2) | (1 << 4));
+	FY_ASSERT_INT(c.dom, (1 << 1) | (1 << 4) | (1 << 7) | (1 << 10));
+	FY_ASSERT_INT(c.month, (1 << 1) | (1 << 2) | (1 << 3));
+	FY_ASSERT_INT(c.dow, 1 << 1);
+	FY_ASSERT(!c.dom_star && !c.dow_star);
+	FY_ASSERT_INT(fy_sim_cron_parse("5/20 * ? * *", &c, &err), 0);
+	FY_ASSERT(c.minute == ((1ULL << 5) | (1ULL << 25) | (1ULL << 45)));
+	FY_ASSERT(c.dom_star && c.dow_star);
+	FY_ASSERT_INT(fy_sim_cron_parse("  TZ=Europe/Berlin   0 9 * * 1-5 ", &c, &err), 0);
+	FY_ASSERT_STR(c.tz, "Europe/Berlin");
+	FY_ASSERT_INT(fy_sim_cron_parse("CRON_TZ=UTC @hourly", &c, &err), 0);
+	FY_ASSERT_STR(c.tz, "UTC");
+	FY_ASSERT(c.minute == 1);
+	FY_ASSERT_INT(fy_sim_cron_parse("@every 90s", &c, &err), 0);
+	FY_ASSERT_INT(c.every, 90);
+	FY_ASSERT_INT(fy_sim_cron_parse("@Weekly", &c, &err), 0);
+	FY_ASSERT_INT(c.dow, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!fy_sim_cron_parse(bad[i], &c, &err))
+			fy_test_fail(__FILE__, __LINE__, "schedule \"%s\" accepted", bad[i]);
+	FY_ASSERT_INT(fy_sim_cron_parse(NULL, &c, &err), FY_EINVALID);
+}
+
+void test_sim_cron__next(void)
+{
+	NEXT("* * * * *", NULL, "2024-05-01T10:00:00Z", "2024-05-01T10:01:00Z");
+	NEXT("* * * * *", NULL, "2024-05-01T10:00:59Z", "2024-05-01T10:01:00Z");
+	NEXT("*/5 * * * *", NULL, "2024-05-01T10:07:00Z", "2024-05-01T10:10:00Z");
+	NEXT("0 * * * *", NULL, "2024-12-31T23:30:00Z", "2025-01-01T00:00:00Z");
+	NEXT("@daily", NULL, "2024-02-28T12:00:00Z", "2024-02-29T00:00:00Z");
+	NEXT("@monthly", NULL, "2024-01-31T00:00:00Z", "2024-02-01T00:00:00Z");
+	NEXT("@yearly", NULL, "2024-06-01T00:00:00Z", "2025-01-01T00:00:00Z");
+	NEXT("0 0 29 2 *", NULL, "2024-03-01T00:00:00Z", "2028-02-29T00:00:00Z");
+	NEXT("0 0 30 2 *", NULL, "2024-03-01T00:00:00Z", NULL);
+	NEXT("0 12 * * SUN", NULL, "2024-05-01T00:00:00Z", "2024-05-05T12:00:00Z"); /* a Wednesday */
+	/* day-of-month OR day-of-week when neither is a star */
+	NEXT("0 0 13 * 5", NULL, "2024-05-01T00:00:00Z", "2024-05-03T00:00:00Z");
+	NEXT("0 0 13 * 5", NULL, "2024-05-10T00:00:00Z", "2024-05-13T00:00:00Z");
+	/* ... AND when one is a star */
+	NEXT("0 0 13 * *", NULL, "2024-05-01T00:00:00Z", "2024-05-13T00:00:00Z");
+	NEXT("0 0 * * 5", NULL, "2024-05-01T00:00:00Z", "2024-05-03T00:00:00Z");
+	NEXT("30 9 1-7 * */7", NULL, "2024-05-01T00:00:00Z", "2024-05-01T09:30:00Z");
+	NEXT("@every 90s", NULL, "2024-05-01T00:00:00Z", "2024-05-01T00:01:30Z");
+	/* time zones: Berlin is UTC+2 in summer, +1 in winter */
+	NEXT("0 9 * * *", "Europe/Berlin", "2024-07-01T00:00:00Z", "2024-07-01T07:00:00Z");
+	NEXT("0 9 * * *", "Europe/Berlin", "2024-01-10T00:00:00Z", "2024-01-10T08:00:00Z");
+	NEXT("TZ=America/New_York 0 9 * * *", NULL, "2024-01-10T00:00:00Z", "2024-01-10T14:00:00Z");
+	NEXT("CRON_TZ=Asia/Kolkata 0 0 * * *", NULL, "2024-01-10T00:00:00Z", "2024-01-10T18:30:00Z");
+	/* spring forward: 02:30 does not exist on 2024-03-31 in Berlin, runs at 03:30 CEST (01:30Z) */
+	NEXT("30 2 * * *", "Europe/Berlin", "2024-03-30T12:00:00Z", "2024-03-31T01:30:00Z");
+	NEXT("30 2 * * *", "Europe/Berlin", "2024-03-31T01:30:00Z", "2024-04-01T00:30:00Z");
+	/* fall back: 02:30 happens twice on 2024-10-27, the first one is taken, then the next day */
+	NEXT("30 2 * * *", "Europe/Berlin", "2024-10-26T12:00:00Z", "2024-10-27T00:30:00Z");
+	NEXT("30 2 * * *", "Europe/Berlin", "2024-10-27T00:30:00Z", "2024-10-28T01:30:00Z");
+	/* after the last transition of the file (POSIX rule) */
+	NEXT("0 9 * * *", "Europe/Berlin", "2041-07-01T00:00:00Z", "2041-07-01T07:00:00Z");
+	NEXT("0 9 * * *", "Europe/Berlin", "2041-12-01T00:00:00Z", "2041-12-01T08:00:00Z");
+	NEXT("0 9 * * *", "Australia/Sydney", "2041-01-10T00:00:00Z", "2041-01-10T22:00:00Z");
+	NEXT("0 9 * * *", "Australia/Sydney", "2041-07-10T00:00:00Z", "2041-07-10T23:00:00Z");
+}
+
+void test_sim_cron__last_and_zones(void)
+{
+	struct fy_sim_cron c;
+	struct fy_err err = FY_ERR_INIT;
+	int missed;
+	char ts[32];
+	struct fy_sim_tz *tz;
+
+	FY_ASSERT_INT(fy_sim_cron_parse("*/10 * * * *", &c, &err), 0);
+	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:35:00Z"), &missed),
+		      T("2024-05-01T10:30:00Z"));
+	FY_ASSERT_INT(missed, 3);
+	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:09:59Z"), &missed), -1);
+	FY_ASSERT_INT(missed, 0);
+	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:10:00Z"), &missed),
+		      T("2024-05-01T10:10:00Z"));
+	/* far behind: too many missed, the most recent is still found quickly */
+	FY_ASSERT_INT(fy_sim_cron_parse("* * * * *", &c, &err), 0);
+	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2020-01-01T00:00:00Z"), T("2024-05-01T10:35:30Z"), &missed),
+		      T("2024-05-01T10:35:00Z"));
+	FY_ASSERT(missed > 100);
+	FY_ASSERT_INT(fy_sim_cron_parse("0 3 1 * *", &c, &err), 0);
+	fy_sim_timestamp(fy_sim_cron_last(&c, NULL, T("2000-01-01T00:00:00Z"), T("2024-05-20T00:00:00Z"), NULL), ts);
+	FY_ASSERT_STR(ts, "2024-05-01T03:00:00Z");
+
+	/* zones */
+	tz = fy_sim_tz_load("Europe/Berlin", &err);
+	FY_ASSERT(tz);
+	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-07-01T00:00:00Z")), 7200);
+	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-01-01T00:00:00Z")), 3600);
+	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-03-31T00:59:59Z")), 3600);
+	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-03-31T01:00:00Z")), 7200);
+	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2099-07-01T00:00:00Z")), 7200);
+	fy_sim_tz_free(tz);
+	tz = fy_sim_tz_load("UTC", &err);
+	FY_ASSERT(tz);
+	FY_ASSERT_INT(fy_sim_tz_offset(tz, 1700000000), 0);
+	fy_sim_tz_free(tz);
+	FY_ASSERT_INT(fy_sim_tz_offset(NULL, 1700000000), 0);
+	static const char *bad[] = { "Mars/Olympus", "../etc/passwd", "/etc/localtime", "Europe/../../etc/passwd",
+				     "Local", "Europe//Berlin", "a b", "Europe/Berlin/" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tz = fy_sim_tz_load(bad[i], &err);
+		if (tz)
+			fy_test_fail(__FILE__, __LINE__, "zone \"%s\" accepted", bad[i]);
+	}
+	FY_ASSERT(strstr(err.msg, "unknown time zone"));
+	/* a directory, not a zone file */
+	FY_ASSERT(!fy_sim_tz_load("Europe", &err));
+}
+
+void test_sim_pure__min_ready(void)
+{
+	json_t *rs = J("{\"metadata\":{\"generation\":1},\"spec\":{\"replicas\":2,\"minReadySeconds\":10}}");
+	json_t *p[2] = { mkpod("a", NULL), mkpod("a", NULL) };
+	long recheck;
+	json_t *st;
+
+	pod_at(p[0], 1, 0); /* Ready since 1700000000 (see pod_at) */
+	pod_at(p[1], 1, 0);
+	json_object_set_new(json_array_get(json_object_get(json_object_get(p[1], "status"), "conditions"), 2),
+			    "lastTransitionTime", json_string("2023-11-14T22:13:25Z")); /* +5 s */
+	st = fy_sim_rs_status(rs, p, 2, 1700000008, &recheck);
+	FY_ASSERT_INT(fy_sim_geti(st, "readyReplicas", 0), 2);
+	FY_ASSERT_INT(fy_sim_geti(st, "availableReplicas", 0), 0);
+	FY_ASSERT_INT(recheck, 2);
+	json_decref(st);
+	st = fy_sim_rs_status(rs, p, 2, 1700000010, &recheck);
+	FY_ASSERT_INT(fy_sim_geti(st, "availableReplicas", 0), 1);
+	FY_ASSERT_INT(recheck, 5);
+	json_decref(st);
+	st = fy_sim_rs_status(rs, p, 2, 1700000015, &recheck);
+	FY_ASSERT_INT(fy_sim_geti(st, "availableReplicas", 0), 2);
+	FY_ASSERT_INT(recheck, -1);
+	json_decref(st);
+	json_decref(p[0]);
+	json_decref(p[1]);
+	json_decref(rs);
+}
+
+/* ---- integration: CronJob, Endpoints, rolling updates ---- */
+
+static int p_cj_ran(struct env *e, const json_t *o)
+{
+	return o && fy_sim_gets(o, "status.lastSuccessfulTime") && !json_object_get(json_object_get(o, "status"), "active");
+}
+
+static void set_status(struct env *e, const char *group, const char *res, const char *ns, const char *name,
+		       const char *status_json)
+{
+	struct fy_reg_opts so = { .subresource = "status" };
+	struct fy_err err = FY_ERR_INIT;
+	json_t *o = fy_reg_get(e->reg, K(e, group, res), ns, name, NULL), *r;
+	FY_ASSERT(o);
+	json_object_set_new(o, "status", J(status_json));
+	r = fy_reg_update(e->reg, K(e, group, res), ns, name, o, &so, &err);
+	if (!r)
+		fy_test_fail(__FILE__, __LINE__, "status: %s", err.msg);
+	json_decref(r);
+	json_decref(o);
+}
+
+void test_sim_int__cronjob(void)
+{
+	struct env e;
+	json_t *cj, *job, *l;
+	char buf[1024], name[128], ts[32];
+	time_t now = time(NULL);
+
+	env_up(&e, 1);
+	cj = mk(&e, "batch", "cronjobs", "default",
+		"{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"metadata\":{\"name\":\"tick\"},"
+		"\"spec\":{\"schedule\":\"* * * * *\",\"successfulJobsHistoryLimit\":1,"
+		"\"jobTemplate\":{\"metadata\":{\"labels\":{\"app\":\"tick\"}},\"spec\":{\"template\":{\"spec\":{"
+		"\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}}}");
+	/* pretend the last run was three minutes ago: the most recent missed time runs now */
+	fy_sim_timestamp(now - 180, ts);
+	snprintf(buf, sizeof(buf), "{\"lastScheduleTime\":\"%s\"}", ts);
+	set_status(&e, "batch", "cronjobs", "default", "tick", buf);
+	json_decref(cj);
+	cj = wait_for(&e, "batch", "cronjobs", "default", "tick", p_cj_ran, 3000, "cronjob ran");
+	now = time(NULL);
+	snprintf(name, sizeof(name), "tick-%lld", (long long)(fy_sim_parse_time(fy_sim_gets(cj, "status.lastScheduleTime")) / 60));
+	FY_ASSERT(fy_sim_parse_time(fy_sim_gets(cj, "status.lastScheduleTime")) > now - 70);
+	job = fy_reg_get(e.reg, K(&e, "batch", "jobs"), "default", name, NULL);
+	FY_ASSERT(job);
+	FY_ASSERT_STR(fy_sim_gets(json_array_get(json_object_get(json_object_get(job, "metadata"), "ownerReferences"), 0),
+				  "uid"), fy_sim_gets(cj, "metadata.uid"));
+	FY_ASSERT_STR(fy_sim_gets(job, "metadata.labels.app"), "tick");
+	FY_ASSERT(json_string_value(json_object_get(json_object_get(json_object_get(job, "metadata"), "annotations"),
+						    "batch.kubernetes.io/cronjob-scheduled-timestamp")));
+	json_decref(job);
+
+	/* history: two more finished jobs of this CronJob, only the newest successful one stays */
+	for (int i = 0; i < 2; i++) {
+		snprintf(buf, sizeof(buf), "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"manual-%d\","
+			 "\"ownerReferences\":[{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"name\":\"tick\",\"uid\":\"%s\","
+			 "\"controller\":true}]},\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+			 "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}", i, fy_sim_gets(cj, "metadata.uid"));
+		json_decref(mk(&e, "batch", "jobs", "default", buf));
+	}
+	for (int t = 0; t < 300 && count(&e, "batch", "jobs", "default") != 1; t++)
+		sleep_ms(10);
+	FY_ASSERT_INT(count(&e, "batch", "jobs", "default"), 1);
+	l = fy_reg_list(e.reg, K(&e, "", "events"), "default", NULL, NULL, NULL);
+	{
+		char *d = json_dumps(l, 0);
+		FY_ASSERT(d && strstr(d, "SuccessfulCreate") && strstr(d, "SuccessfulDelete"));
+		free(d);
+	}
+	json_decref(l);
+	json_decref(cj);
+
+	/* suspended, and a bad schedule: nothing happens, nothing breaks */
+	json_decref(mk(&e, "batch", "cronjobs", "default",
+		       "{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"metadata\":{\"name\":\"off\"},"
+		       "\"spec\":{\"schedule\":\"* * * * *\",\"suspend\":true,\"jobTemplate\":{\"spec\":{\"template\":{\"spec\":{"
+		       "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}}}"));
+	json_decref(mk(&e, "batch", "cronjobs", "default",
+		       "{\"apiVersion\":\"batch/v1\",\"kind\":\"CronJob\",\"metadata\":{\"name\":\"bad\"},"
+		       "\"spec\":{\"schedule\":\"every tuesday\",\"timeZone\":\"Mars/Olympus\",\"jobTemplate\":{\"spec\":{\"template\":{\"spec\":{"
+		       "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}}}"));
+	set_status(&e, "batch", "cronjobs", "default", "off", "{\"lastScheduleTime\":\"2024-01-01T00:00:00Z\"}");
+	sleep_ms(100);
+	FY_ASSERT_INT(count(&e, "batch", "jobs", "default"), 1);
+	env_down(&e);
+}
+
+static int p_ep2(struct env *e, const json_t *o)
+{
+	json_t *sub = json_array_get(json_object_get(o, "subsets"), 0);
+	return o && json_array_size(json_object_get(sub, "addresses")) == 2;
+}
+
+static int p_ep2_1(struct env *e, const json_t *o)
+{
+	json_t *sub = json_array_get(json_object_get(o, "subsets"), 0);
+	return p_ep2(e, o) && json_array_size(json_object_get(sub, "notReadyAddresses")) == 1;
+}
+
+void test_sim_int__bad_release_and_endpoints(void)
+{
+	struct env e;
+	json_t *d, *c, *ep, *l, *sl;
+	size_t i;
+	json_t *it;
+	int olds = 0, news = 0;
+
+	env_up(&e, 1);
+	create_bad(&e);
+	json_decref(mk(&e, "apps", "deployments", "default",
+		       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},"
+		       "\"spec\":{\"replicas\":2,\"progressDeadlineSeconds\":1,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},"
+		       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+		       "\"image\":\"model:v1\",\"ports\":[{\"name\":\"http\",\"containerPort\":8080}]}]}}}}"));
+	json_decref(mk(&e, "", "services", "default",
+		       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\",\"labels\":{\"a\":\"b\"}},"
+		       "\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"http\"}]}}"));
+	d = wait_for(&e, "apps", "deployments", "default", "web", p_available2, 3000, "available");
+	ep = wait_for(&e, "", "endpoints", "default", "web", p_ep2, 2000, "endpoints");
+	FY_ASSERT_INT(fy_sim_geti(json_array_get(json_object_get(json_array_get(json_object_get(ep, "subsets"), 0), "ports"), 0),
+				  "port", 0), 8080);
+	FY_ASSERT_STR(fy_sim_gets(json_array_get(json_object_get(json_array_get(json_object_get(ep, "subsets"), 0),
+								 "addresses"), 0), "targetRef.kind"), "Pod");
+	FY_ASSERT_STR(fy_sim_gets(ep, "metadata.labels.a"), "b");
+	json_decref(ep);
+	l = fy_reg_list(e.reg, K(&e, "discovery.k8s.io", "endpointslices"), "default", "kubernetes.io/service-name=web",
+			NULL, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(l, "items")), 1);
+	sl = json_array_get(json_object_get(l, "items"), 0);
+	FY_ASSERT_STR(fy_sim_gets(sl, "addressType"), "IPv4");
+	FY_ASSERT_INT(json_array_size(json_object_get(sl, "endpoints")), 2);
+	FY_ASSERT(json_is_true(json_object_get(json_object_get(json_array_get(json_object_get(sl, "endpoints"), 0),
+							      "conditions"), "ready")));
+	json_decref(l);
+
+	/* the bad release: the new pod crash-loops, the old ones keep serving */
+	c = json_deep_copy(d);
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(c, "spec"),
+		"template"), "spec"), "containers"), 0), "image", json_string("model:v2-crashloop"));
+	json_decref(d);
+	json_decref(fy_reg_update(e.reg, K(&e, "apps", "deployments"), "default", "web", c, NULL, NULL));
+	json_decref(c);
+	d = wait_for(&e, "apps", "deployments", "default", "web", p_deadline, 3500, "deadline exceeded");
+	FY_ASSERT_INT(fy_sim_geti(d, "status.availableReplicas", 0), 2);
+	FY_ASSERT_INT(fy_sim_geti(d, "status.updatedReplicas", 0), 1);
+	FY_ASSERT_INT(fy_sim_geti(d, "status.replicas", 0), 3);
+	FY_ASSERT_INT(fy_sim_geti(d, "status.unavailableReplicas", 0), 1);
+	FY_ASSERT_STR(cond_field(json_object_get(d, "status"), "Available", "status"), "True");
+	json_decref(d);
+	l = fy_reg_list(e.reg, K(&e, "apps", "replicasets"), "default", NULL, NULL, NULL);
+	json_array_foreach(json_object_get(l, "items"), i, it) {
+		const char *img = fy_sim_gets(json_array_get(json_object_get(json_object_get(json_object_get(
+			json_object_get(it, "spec"), "template"), "spec"), "containers"), 0), "image");
+		if (!strcmp(img, "model:v1"))
+			olds = (int)fy_sim_geti(it, "spec.replicas", -1);
+		else
+			news = (int)fy_sim_geti(it, "spec.replicas", -1);
+	}
+	json_decref(l);
+	FY_ASSERT_INT(olds, 2);
+	FY_ASSERT_INT(news, 1);
+	json_decref(wait_for(&e, "", "endpoints", "default", "web", p_ep2_1, 2000, "endpoints with the crashing pod"));
+	check_bad(&e);
+
+	/* the Service goes: its Endpoints and EndpointSlice too */
+	json_decref(fy_reg_delete(e.reg, K(&e, "", "services"), "default", "web", NULL, NULL));
+	json_decref(wait_for(&e, "", "endpoints", "default", "web", p_gone, 2000, "endpoints deleted"));
+	for (int t = 0; t < 200 && count(&e, "discovery.k8s.io", "endpointslices", "default"); t++)
+		sleep_ms(10);
+	FY_ASSERT_INT(count(&e, "discovery.k8s.io", "endpointslices", "default"), 0);
 	env_down(&e);
 }
