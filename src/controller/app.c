@@ -455,7 +455,6 @@ json_t *fy_app_auto_operation(const struct fy_app *a, const json_t *app_obj, con
 		json_object_set_new(sync, "autoHealAttemptsCount", json_integer(heal_count));
 	}
 	json_object_set_new(op, "sync", sync);
-	json_object_set_new(ib, "username", json_string("automated sync policy"));
 	json_object_set_new(ib, "automated", json_true());
 	json_object_set_new(op, "initiatedBy", ib);
 	if (a->retry) {

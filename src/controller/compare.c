@@ -125,7 +125,14 @@ static void pod_reason(const struct fy_cmp_env *env, const json_t *live, struct 
 			break;
 		if (!strcmp(jstr(k, "kind"), "Pod") && !strcmp(jstr(k, "apiVersion"), "v1")) {
 			struct fy_health ph = FY_HEALTH_INIT;
-			if (fy_health_builtin(k, &ph, NULL) == 0 && ph.status == FY_HEALTH_DEGRADED) {
+			json_t *pod = json_deep_copy(k);
+			json_t *ps = json_object_get(pod, "spec");
+			/* Kubernetes defaults restartPolicy to Always; servers that do not default it still mean that */
+			if (json_is_object(ps) && !json_object_get(ps, "restartPolicy"))
+				json_object_set_new(ps, "restartPolicy", json_string("Always"));
+			int hrc = fy_health_builtin(pod, &ph, NULL);
+			json_decref(pod);
+			if (hrc == 0 && ph.status == FY_HEALTH_DEGRADED) {
 				char *m = fy_xasprintf("Pod \"%s\": %s", jstr(json_object_get(k, "metadata"), "name"),
 						       ph.message ? ph.message : "");
 				fy_health_set(h, FY_HEALTH_DEGRADED, m);

@@ -1,0 +1,263 @@
+#!/bin/sh
+# t5001-controller.sh - `ferry controller` against `ferry kube` and a git
+# daemon on loopback, with the seed document's Applications applied by
+# kubectl as written (repoURL excepted): auto-sync with CreateNamespace,
+# ignoreDifferences on /spec/replicas, self-heal, a new commit deployed, a
+# removed manifest pruned, staging + production apps, a manual app synced by
+# patching .operation, a crash-looping image reported Degraded, cascade
+# deletion through the resources finalizer (and none without it), and a
+# ComparisonError while git is down.
+. "$(dirname "$0")/lib.sh"
+
+command -v git >/dev/null 2>&1 || test_skip_all "git is not installed"
+command -v kubectl >/dev/null 2>&1 || test_skip_all "kubectl is not installed"
+
+export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_NOSYSTEM=1 HOME="$TRASH"
+K() { kubectl --kubeconfig "$kube_KC" "$@"; }
+app_field() { K -n argocd get app "$1" -o jsonpath="$2"; }
+# wait_app NAME SYNC HEALTH [SECONDS]
+wait_app() {
+	wait_for "${4:-30}" sh -c "test \"\$(kubectl --kubeconfig $kube_KC -n argocd get app $1 -o jsonpath='{.status.sync.status}/{.status.health.status}')\" = '$2/$3'" ||
+		{ K -n argocd get app "$1" -o yaml; tail -30 "$TRASH/ctl.log"; return 1; }
+}
+
+start_kube kube || { echo "ferry kube did not start"; exit 1; }
+test_expect_success 'start ferry kube' '
+	K create namespace argocd
+'
+
+test_expect_success 'a repository with production and staging overlays' '
+	git init -q -b main srv/ml && cd srv/ml &&
+	git config user.email t@example.com && git config user.name T &&
+	mkdir -p base overlays/production overlays/staging bad &&
+	cat >base/deploy.yaml <<-EOF &&
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata:
+	  name: model-server
+	spec:
+	  replicas: 2
+	  selector:
+	    matchLabels: {app: model-server}
+	  template:
+	    metadata:
+	      labels: {app: model-server}
+	    spec:
+	      containers:
+	      - name: server
+	        image: registry.example/model:v1
+	EOF
+	cat >base/svc.yaml <<-EOF &&
+	apiVersion: v1
+	kind: Service
+	metadata:
+	  name: model-server
+	spec:
+	  selector: {app: model-server}
+	  ports:
+	  - port: 80
+	EOF
+	printf "resources:\n- deploy.yaml\n- svc.yaml\n" >base/kustomization.yaml &&
+	printf "resources:\n- ../../base\n" >overlays/production/kustomization.yaml &&
+	printf "resources:\n- ../../base\nnamePrefix: stg-\n" >overlays/staging/kustomization.yaml &&
+	sed "s/model:v1/model-crashloop:v1/; s/name: model-server$/name: bad-server/" base/deploy.yaml >bad/deploy.yaml &&
+	git add -A && git commit -q -m one
+'
+
+DPORT=$(free_port)
+git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$DPORT" \
+	--base-path="$TRASH/srv" "$TRASH/srv" >"$TRASH/daemon.log" 2>&1 &
+echo $! >> "$TRASH/.pids"
+DAEMON_PID=$!
+REPO="git://127.0.0.1:$DPORT/ml"
+
+test_expect_success 'controller starts and installs the CRDs' '
+	wait_for 10 git ls-remote "$REPO" &&
+	(cd "$ROOT" && "$FERRY" controller --kubeconfig "$kube_KC" --data "$TRASH/ctl" --install-crds \
+		--repo-error-grace-seconds 3 >"$TRASH/ctl.log" 2>&1 & echo $! >>"$TRASH/.pids") &&
+	wait_for 20 kubectl --kubeconfig "$kube_KC" get crd applications.argoproj.io &&
+	K get crd applications.argoproj.io -o jsonpath="{.spec.names.shortNames}" | grep -q "\"app\"" &&
+	wait_for 10 grep -q "controller started" "$TRASH/ctl.log"
+'
+
+test_expect_success 'seed model-server app becomes Synced and Healthy with CreateNamespace' '
+	cat >app.yaml <<-EOF &&
+	# apps/model-server-app.yaml
+	apiVersion: argoproj.io/v1alpha1
+	kind: Application
+	metadata:
+	  name: model-server
+	  namespace: argocd
+	  finalizers:
+	  - resources-finalizer.argocd.argoproj.io
+	spec:
+	  project: default
+	  source:
+	    repoURL: $REPO
+	    targetRevision: main
+	    path: overlays/production
+	  destination:
+	    server: https://kubernetes.default.svc
+	    namespace: ml-production
+	  syncPolicy:
+	    automated:
+	      prune: true
+	      selfHeal: true
+	    syncOptions:
+	    - CreateNamespace=true
+	  # Health checks for ML workloads
+	  ignoreDifferences:
+	  - group: apps
+	    kind: Deployment
+	    jsonPointers:
+	    - /spec/replicas # Ignore HPA-managed replicas
+	EOF
+	K apply -f app.yaml &&
+	wait_app model-server Synced Healthy &&
+	K get ns ml-production &&
+	K -n ml-production get deploy/model-server svc/model-server &&
+	test "$(app_field model-server "{.status.sync.revision}")" = "$(git -C srv/ml rev-parse HEAD)" &&
+	test "$(app_field model-server "{.status.operationState.phase}")" = Succeeded &&
+	test "$(app_field model-server "{.status.history[0].id}")" = 0 &&
+	K -n ml-production get deploy model-server -o jsonpath="{.metadata.annotations}" | grep -q "argocd.argoproj.io/tracking-id"
+'
+
+test_expect_success 'status.resources sorted, summary images, kubectl columns' '
+	{ app_field model-server "{.status.resources[*].kind}"; echo; } >kinds &&
+	echo "Service Deployment" >expect && test_cmp expect kinds &&
+	app_field model-server "{.status.summary.images[0]}" | grep -q model:v1 &&
+	K -n argocd get app -o wide | grep -q "Synced *Healthy *[0-9a-f]\{40\} *default"
+'
+
+test_expect_success 'kubectl scale does not make the app OutOfSync' '
+	K -n ml-production scale deploy model-server --replicas 5 &&
+	sleep 2 &&
+	test "$(app_field model-server "{.status.sync.status}")" = Synced &&
+	test "$(K -n ml-production get deploy model-server -o jsonpath="{.spec.replicas}")" = 5
+'
+
+test_expect_success 'kubectl set image is reverted by self-heal' '
+	K -n ml-production set image deploy/model-server server=registry.example/model:hacked &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n ml-production get deploy model-server -o jsonpath={.spec.template.spec.containers[0].image} | grep -q model:v1" &&
+	wait_app model-server Synced Healthy
+'
+
+test_expect_success 'a commit changing the image is deployed; a removed manifest is pruned' '
+	(cd srv/ml && sed -i "s/model:v1/model:v2/" base/deploy.yaml &&
+	 printf "resources:\n- deploy.yaml\n" >base/kustomization.yaml && git commit -q -am two) &&
+	K -n argocd annotate app model-server argocd.argoproj.io/refresh=normal &&
+	wait_for 30 sh -c "kubectl --kubeconfig $kube_KC -n ml-production get deploy model-server -o jsonpath={.spec.template.spec.containers[0].image} | grep -q model:v2" &&
+	wait_for 20 sh -c "! kubectl --kubeconfig $kube_KC -n ml-production get svc model-server" &&
+	wait_app model-server Synced Healthy &&
+	test "$(app_field model-server "{.status.sync.revision}")" = "$(git -C srv/ml rev-parse HEAD)" &&
+	test "$(app_field model-server "{.status.history[1].id}")" = 1 &&
+	test -z "$(app_field model-server "{.metadata.annotations.argocd\.argoproj\.io/refresh}")"
+'
+
+test_expect_success 'Events are recorded on the Application' '
+	K -n argocd get events --field-selector involvedObject.name=model-server -o jsonpath="{.items[*].reason}" >reasons &&
+	grep -q OperationCompleted reasons
+'
+
+test_expect_success 'deleting an app with the resources finalizer deletes its resources' '
+	K -n argocd delete app model-server --wait=false &&
+	wait_for 30 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app model-server" &&
+	! K -n ml-production get deploy model-server 2>/dev/null
+'
+
+test_expect_success 'staging and production apps from one repository' '
+	for env in staging production; do
+		cat >$env.yaml <<-EOF
+		apiVersion: argoproj.io/v1alpha1
+		kind: Application
+		metadata:
+		  name: model-server-$env
+		  namespace: argocd
+		spec:
+		  source:
+		    repoURL: $REPO
+		    targetRevision: main
+		    path: overlays/$env
+		  destination:
+		    server: https://kubernetes.default.svc
+		    namespace: ml-$env
+		  syncPolicy:
+		    automated:
+		      selfHeal: true
+		      prune: true
+		EOF
+		K apply -f $env.yaml || return 1
+	done &&
+	K create namespace ml-staging &&
+	wait_app model-server-staging Synced Healthy &&
+	K -n ml-staging get deploy stg-model-server &&
+	test "$(app_field model-server-staging "{.spec.project}")" = "" &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n ml-production get deploy model-server"
+'
+
+test_expect_success 'manual sync policy: OutOfSync until .operation is patched' '
+	cat >manual.yaml <<-EOF &&
+	apiVersion: argoproj.io/v1alpha1
+	kind: Application
+	metadata:
+	  name: manual
+	  namespace: argocd
+	spec:
+	  project: default
+	  source:
+	    repoURL: $REPO
+	    targetRevision: main
+	    path: overlays/staging
+	  destination:
+	    server: https://kubernetes.default.svc
+	    namespace: ml-manual
+	  syncPolicy: {} # No automated sync
+	EOF
+	K create namespace ml-manual && K apply -f manual.yaml &&
+	wait_app manual OutOfSync Missing &&
+	sleep 2 && test "$(app_field manual "{.status.sync.status}")" = OutOfSync &&
+	! K -n ml-manual get deploy stg-model-server 2>/dev/null &&
+	K -n argocd patch app manual --type merge -p "{\"operation\":{\"initiatedBy\":{\"username\":\"tester\"},\"sync\":{\"revision\":\"main\",\"prune\":true}}}" &&
+	wait_app manual Synced Healthy &&
+	K -n ml-manual get deploy stg-model-server &&
+	test -z "$(app_field manual "{.operation}")"
+'
+
+test_expect_success 'a crash-looping image makes the app Degraded with the pod reason' '
+	sed "s#path: overlays/staging#path: bad#; s/name: manual/name: bad/; s/ml-manual/ml-bad/; s/syncPolicy: {}.*/syncPolicy: {automated: {}}/" manual.yaml >bad.yaml &&
+	K create namespace ml-bad && K apply -f bad.yaml &&
+	wait_app bad Synced Degraded 60 &&
+	app_field bad "{.status.health.message}" | grep -q "CrashLoopBackOff\|back-off\|Error"
+'
+
+test_expect_success 'an invalid destination is an InvalidSpecError' '
+	sed "s/name: manual/name: invalid/; s#server: https://kubernetes.default.svc#name: nowhere#" manual.yaml >invalid.yaml &&
+	K apply -f invalid.yaml &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app invalid -o jsonpath={.status.conditions[0].type} | grep -q InvalidSpecError" &&
+	app_field invalid "{.status.conditions[0].message}" | grep -q "there are no clusters with this name: nowhere" &&
+	test "$(app_field invalid "{.status.sync.status}")" = Unknown
+'
+
+test_expect_success 'deleting an app without the finalizer leaves its resources' '
+	K -n argocd delete app model-server-staging &&
+	sleep 2 &&
+	K -n ml-staging get deploy stg-model-server
+'
+
+test_expect_success 'git down: nothing pruned, ComparisonError after the grace period, recovery' '
+	kill $DAEMON_PID && sleep 0.5 &&
+	K -n argocd annotate app manual argocd.argoproj.io/refresh=normal --overwrite &&
+	wait_for 30 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.conditions[*].type} | grep -q ComparisonError" &&
+	K -n ml-manual get deploy stg-model-server &&
+	(git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$DPORT" \
+		--base-path="$TRASH/srv" "$TRASH/srv" >"$TRASH/daemon2.log" 2>&1 & echo $! >>"$TRASH/.pids") &&
+	wait_for 10 git ls-remote "$REPO" &&
+	K -n argocd annotate app manual argocd.argoproj.io/refresh=hard --overwrite &&
+	wait_for 30 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.conditions[*].type} | grep -q ComparisonError"
+'
+
+test_expect_success 'controller log has no sanitizer report' '
+	! grep -q "ERROR: AddressSanitizer\|runtime error:" "$TRASH/ctl.log"
+'
+
+test_done
