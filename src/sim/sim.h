@@ -7,6 +7,7 @@
  *             Orphan propagation) and namespace controller (phase Active,
  *             Terminating namespaces are emptied, then finalized).
  * Switchable: workloads (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job,
+ *             CronJob (timer per CronJob), Endpoints and EndpointSlices,
  *             Pod lifecycle, Service ClusterIP / LoadBalancer, PVC binding,
  *             Ingress load-balancer status). The failure conventions
  *             (image names containing crashloop / pullerror / fail / slow,
