@@ -16,6 +16,7 @@
 
 struct fy_apiserver {
 	struct MHD_Daemon *d;
+	int insecure_http;
 	struct fy_reg *reg;
 	char *token;
 	int port;
@@ -91,8 +92,28 @@ int fy_http_status(struct fy_req *r, const struct fy_err *err, const char *name,
 	return ret;
 }
 
+static int from_loopback(struct fy_req *r)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return 0;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return 0;
+}
+
 static int authorized(struct fy_apiserver *s, struct fy_req *r)
 {
+	/*
+	 * Plaintext mode: Kubernetes clients never send bearer tokens over
+	 * plain HTTP, so loopback clients are trusted (as the old insecure port
+	 * of kube-apiserver did); anyone else still needs the token.
+	 */
+	if (s->insecure_http && from_loopback(r))
+		return 1;
 	const char *h = fy_http_header(r, "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7))
 		return 0;
@@ -232,6 +253,7 @@ int fy_apiserver_start(struct fy_apiserver **out, struct fy_reg *reg, const stru
 	}
 	struct fy_apiserver *s = fy_xcalloc(1, sizeof(*s));
 	s->reg = reg;
+	s->insecure_http = o->insecure_http;
 	s->token = fy_xstrdup(o->token ? o->token : "");
 	if (!o->insecure_http)
 		flags |= MHD_USE_TLS;
