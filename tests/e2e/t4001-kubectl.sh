@@ -154,4 +154,15 @@ print(json.dumps({\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":items}))" > 
 	$K apply -f list.json > applied && test $(grep -c created applied) = 25 &&
 	test $($K -n pages get cm --chunk-size=4 -o name | grep -c configmap/p) = 25
 '
+test_expect_success 'dryRun=All on create, update, patch and delete changes nothing' '
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dry\n  namespace: pages\ndata:\n  a: \"1\"\n" > dry.yaml &&
+	$K apply -f dry.yaml --dry-run=server | grep -q "created (server dry run)" &&
+	test_must_fail $K -n pages get cm dry 2>/dev/null &&
+	$K apply -f dry.yaml &&
+	rv=$($K -n pages get cm dry -o jsonpath="{.metadata.resourceVersion}") &&
+	$K -n pages patch cm dry -p "{\"data\":{\"a\":\"2\"}}" --dry-run=server -o jsonpath="{.data.a}" | grep -q 2 &&
+	$K -n pages get cm dry -o json > dry.json && $K replace -f dry.json --dry-run=server &&
+	$K -n pages delete cm dry --dry-run=server &&
+	test "$($K -n pages get cm dry -o jsonpath="{.data.a}/{.metadata.resourceVersion}")" = "1/$rv"
+'
 test_done
