@@ -2017,7 +2017,8 @@ static void reconcile_endpoints(struct fy_sim *s, struct ent *e)
 		pods = fy_xrealloc(pods, (np + 1) * sizeof(*pods));
 		pods[np++] = p;
 	}
-	qsort(pods, np, sizeof(*pods), by_ent_name);
+	if (np)
+		qsort(pods, np, sizeof(*pods), by_ent_name);
 	/* Endpoints: one subset per distinct port list */
 	for (i = 0; i < np; i++) {
 		json_t *ports = pod_ports(e->obj, pods[i]->obj), *addr, *sub = NULL, *k;
