@@ -27,7 +27,6 @@ static int stub(int argc, char **argv, const char *usage, const char *desc)
 
 STUB(cmd_up, "ferry up [--data DIR] [--listen HOST:PORT] [--kubeconfig FILE] [--demo]",
      "Start the embedded cluster, the controller and the API server in one process.")
-STUB(cmd_server, "ferry server [--kubeconfig FILE] [--listen HOST:PORT]", "Run the ferry API server.")
 STUB(cmd_login, "ferry login SERVER [--username USER] [--password PASS]", "Log in to a ferry API server.")
 STUB(cmd_logout, "ferry logout [SERVER]", "Log out.")
 STUB(cmd_app, "ferry app COMMAND", "Manage applications.")

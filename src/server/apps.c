@@ -1,0 +1,996 @@
+/*
+ * apps.c - /api/v1/applications: list, get (with refresh), create,
+ * update, delete, sync, rollback, terminate, resource-tree,
+ * managed-resources, manifests, revision metadata, events.
+ *
+ * Every call checks RBAC on "<project>/<name>" (applications resource).
+ * A forbidden and a missing Application get the same 403 "permission
+ * denied", unless the caller names the project (?project=) and may act on
+ * it, then a missing one is 404 (Argo CD's getAppEnforceRBAC).
+ * Secret values in live states are masked (mask_secret).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "git/repo.h"
+#include "git/url.h"
+#include "internal.h"
+#include "render/render.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define AV "argoproj.io/v1alpha1"
+#define MAX_TREE 1000
+#define DENIED "permission denied"
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static const char *app_project(const json_t *app)
+{
+	const char *p = jstr(json_object_get(app, "spec"), "project");
+	return p && *p ? p : "default";
+}
+
+static void rbac_obj(char *buf, size_t n, const json_t *app)
+{
+	snprintf(buf, n, "%s/%s", app_project(app), jstr(json_object_get(app, "metadata"), "name"));
+}
+
+/* The primary source (spec.source, else spec.sources[0]) or NULL. */
+static const json_t *app_source(const json_t *app)
+{
+	const json_t *spec = json_object_get(app, "spec");
+	const json_t *src = json_object_get(spec, "source");
+	if (json_is_object(src))
+		return src;
+	src = json_array_get(json_object_get(spec, "sources"), 0);
+	return json_is_object(src) ? src : NULL;
+}
+
+static int automated(const json_t *app)
+{
+	const json_t *a = json_object_get(json_object_get(json_object_get(app, "spec"), "syncPolicy"), "automated");
+	if (!json_is_object(a))
+		return 0;
+	const json_t *en = json_object_get(a, "enabled");
+	return !json_is_false(en);
+}
+
+/*
+ * Fetch Application name and check action on it. On failure a reply is
+ * queued in *ret and NULL returned.
+ */
+static json_t *load_app(struct fy_sreq *r, const char *name, const char *action, int *ret)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *app = NULL;
+	char obj[600];
+	const char *proj = fy_server_query(r, "project");
+	int rc = fy_kc_get(r->s->kc, AV, "Application", r->s->ns, name, NULL, &app, &err);
+	if (rc == FY_ENOTFOUND) {
+		snprintf(obj, sizeof(obj), "%s/%s", proj ? proj : "", name);
+		if (proj && *proj && fy_server_can(r, "applications", action, obj))
+			*ret = fy_server_reply_err(r, G_NOTFOUND, "applications.argoproj.io \"%s\" not found", name);
+		else
+			*ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		return NULL;
+	}
+	if (rc) {
+		*ret = fy_server_reply_fyerr(r, &err);
+		return NULL;
+	}
+	rbac_obj(obj, sizeof(obj), app);
+	if (!fy_server_can(r, "applications", action, obj) || (proj && *proj && strcmp(proj, app_project(app)))) {
+		json_decref(app);
+		*ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		return NULL;
+	}
+	return app;
+}
+
+/* every value of a repeated query parameter */
+struct qcollect {
+	const char *key;
+	const char *vals[64];
+	int n;
+};
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qcollect *q = cls;
+	(void)kind;
+	if (value && !strcmp(key, q->key) && q->n < 64) {
+		q->vals[q->n++] = value;
+	}
+	return MHD_YES;
+}
+
+static void query_all(struct fy_sreq *r, struct qcollect *q, const char *key)
+{
+	q->key = key;
+	q->n = 0;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect, q);
+}
+
+static int app_uses_repo(const json_t *app, const char *repo)
+{
+	const json_t *spec = json_object_get(app, "spec");
+	if (fy_git_url_same(jstr(json_object_get(spec, "source"), "repoURL"), repo))
+		return 1;
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(spec, "sources"), i, s) {
+		if (fy_git_url_same(jstr(s, "repoURL"), repo))
+			return 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ list/get */
+
+static int list(struct fy_sreq *r)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_kc_list_opts lo;
+	json_t *l = NULL;
+	struct qcollect projs, names;
+	memset(&lo, 0, sizeof(lo));
+	lo.label_selector = fy_server_query(r, "selector");
+	if (lo.label_selector && !*lo.label_selector)
+		lo.label_selector = NULL;
+	if (fy_kc_list(r->s->kc, AV, "Application", r->s->ns, &lo, &l, &err))
+		return fy_server_reply_fyerr(r, &err);
+	query_all(r, &projs, "projects");
+	if (!projs.n)
+		query_all(r, &projs, "project");
+	query_all(r, &names, "name");
+	const char *repo = fy_server_query(r, "repo");
+	json_t *items = json_array();
+	size_t i;
+	json_t *app;
+	json_array_foreach(json_object_get(l, "items"), i, app) {
+		char obj[600];
+		const char *name = jstr(json_object_get(app, "metadata"), "name");
+		int keep = 1;
+		if (names.n) {
+			keep = 0;
+			for (int k = 0; k < names.n; k++)
+				if (*names.vals[k] && name && !strcmp(names.vals[k], name))
+					keep = 1;
+			if (names.n == 1 && !*names.vals[0])
+				keep = 1;
+		}
+		if (keep && projs.n) {
+			keep = 0;
+			for (int k = 0; k < projs.n; k++)
+				if (!strcmp(projs.vals[k], app_project(app)) || !*projs.vals[k])
+					keep = 1;
+		}
+		if (keep && repo && *repo)
+			keep = app_uses_repo(app, repo);
+		rbac_obj(obj, sizeof(obj), app);
+		if (keep && fy_server_can(r, "applications", "get", obj))
+			json_array_append(items, app);
+	}
+	json_t *meta = json_object();
+	const char *rv = jstr(json_object_get(l, "metadata"), "resourceVersion");
+	if (rv)
+		json_object_set_new(meta, "resourceVersion", json_string(rv));
+	json_t *out = json_pack("{s:o,s:o}", "metadata", meta, "items", items);
+	int ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+	json_decref(l);
+	return ret;
+}
+
+static int refresh_patch(struct fy_srv *s, const char *name, const char *level, struct fy_err *err)
+{
+	json_t *p = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "argocd.argoproj.io/refresh", level);
+	int rc = fy_kc_patch(s->kc, AV, "Application", s->ns, name, FY_KC_PATCH_MERGE, p, NULL, NULL, err);
+	json_decref(p);
+	return rc;
+}
+
+static int get(struct fy_sreq *r, const char *name)
+{
+	int ret;
+	const char *refresh = fy_server_query(r, "refresh");
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
+	if (refresh && *refresh) {
+		struct fy_err err = FY_ERR_INIT;
+		if (strcmp(refresh, "normal") && strcmp(refresh, "hard")) {
+			json_decref(app);
+			return fy_server_reply_err(r, G_INVALID, "unknown refresh type \"%s\"", refresh);
+		}
+		if (refresh_patch(r->s, name, refresh, &err)) {
+			json_decref(app);
+			return fy_server_reply_fyerr(r, &err);
+		}
+		/* wait (at most 10 s) for the controller to take the annotation off */
+		uint64_t deadline = fy_now_ms() + 10000;
+		while (fy_now_ms() < deadline && !*r->s->stop) {
+			json_t *cur = NULL;
+			usleep(100 * 1000);
+			if (fy_kc_get(r->s->kc, AV, "Application", r->s->ns, name, NULL, &cur, NULL))
+				break;
+			json_decref(app);
+			app = cur;
+			if (!json_object_get(json_object_get(json_object_get(app, "metadata"), "annotations"),
+					     "argocd.argoproj.io/refresh"))
+				break;
+		}
+	}
+	ret = fy_server_reply_json(r, 200, app);
+	json_decref(app);
+	return ret;
+}
+
+/* ------------------------------------------------------------ create/update */
+
+static int glob_list_allows(const json_t *list, const char *value, const char *field)
+{
+	size_t i;
+	json_t *e;
+	int allow = 0;
+	json_array_foreach(list, i, e) {
+		const char *pat = field ? jstr(e, field) : json_string_value(e);
+		if (!pat)
+			continue;
+		if (pat[0] == '!') {
+			if (fy_rbac_glob(pat + 1, value))
+				return 0;
+			continue;
+		}
+		if (fy_rbac_glob(pat, value))
+			allow = 1;
+	}
+	return allow;
+}
+
+/* spec checks against the AppProject (source repos, destinations) */
+static int validate_spec(struct fy_srv *s, const json_t *app, struct fy_err *err)
+{
+	const json_t *spec = json_object_get(app, "spec");
+	json_t *proj = NULL;
+	int rc = 0;
+	if (!json_is_object(spec))
+		return fy_err_set(err, FY_EINVALID, "application spec is missing");
+	const json_t *src = app_source(app);
+	if (!src)
+		return fy_err_set(err, FY_EINVALID, "application spec is invalid: InvalidSpecError: application must have a source");
+	const char *repo = jstr(src, "repoURL");
+	if (!repo || (fy_git_url_check(repo, NULL) && !jstr(src, "chart")))
+		return fy_err_set(err, FY_EINVALID, "application spec is invalid: InvalidSpecError: repository URL is invalid");
+	if (fy_render_check_source(src, err))
+		return err ? err->code : FY_EINVALID;
+	rc = fy_kc_get(s->kc, AV, "AppProject", s->ns, app_project(app), NULL, &proj, err);
+	if (rc == FY_ENOTFOUND)
+		return fy_err_set(err, FY_EINVALID, "application references project %s which does not exist",
+				  app_project(app));
+	if (rc)
+		return rc;
+	const json_t *ps = json_object_get(proj, "spec");
+	char *norm = fy_git_url_normalize(repo);
+	int ok = glob_list_allows(json_object_get(ps, "sourceRepos"), repo, NULL) ||
+		 glob_list_allows(json_object_get(ps, "sourceRepos"), norm, NULL);
+	free(norm);
+	if (!ok) {
+		rc = fy_err_set(err, FY_EINVALID,
+				"application spec for %s is invalid: InvalidSpecError: application repo %s is not permitted in project '%s'",
+				jstr(json_object_get(app, "metadata"), "name"), repo, app_project(app));
+		goto out;
+	}
+	const json_t *dst = json_object_get(spec, "destination");
+	const char *server = jstr(dst, "server"), *dname = jstr(dst, "name"), *dns = jstr(dst, "namespace");
+	size_t i;
+	json_t *d;
+	ok = 0;
+	json_array_foreach(json_object_get(ps, "destinations"), i, d) {
+		const char *ds = jstr(d, "server"), *dn = jstr(d, "name"), *dnsp = jstr(d, "namespace");
+		int srv_ok = (server && ds && fy_rbac_glob(ds, server)) || (dname && dn && fy_rbac_glob(dn, dname));
+		int ns_ok = !dnsp || fy_rbac_glob(dnsp, dns ? dns : "");
+		if (srv_ok && ns_ok)
+			ok = 1;
+	}
+	if (!ok)
+		rc = fy_err_set(err, FY_EINVALID,
+				"application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
+				server ? server : dname ? dname : "", dns ? dns : "", app_project(app));
+out:
+	json_decref(proj);
+	return rc;
+}
+
+/* copy the user-settable parts of src onto dst: spec, labels, annotations, finalizers */
+static void apply_user_fields(json_t *dst, const json_t *src)
+{
+	json_object_set(dst, "spec", json_object_get(src, "spec"));
+	json_t *dm = json_object_get(dst, "metadata");
+	const json_t *sm = json_object_get(src, "metadata");
+	static const char *const keys[] = { "labels", "annotations", "finalizers" };
+	for (int i = 0; i < 3; i++) {
+		json_t *v = json_object_get(sm, keys[i]);
+		if (v)
+			json_object_set(dm, keys[i], v);
+		else
+			json_object_del(dm, keys[i]);
+	}
+}
+
+static int create(struct fy_sreq *r)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret;
+	char obj[600];
+	json_t *app = fy_server_body_json(r, &ret), *out = NULL, *cur = NULL;
+	if (!app)
+		return ret;
+	json_t *meta = json_object_get(app, "metadata");
+	const char *name = jstr(meta, "name");
+	if (!json_is_object(meta) || !name || !*name) {
+		ret = fy_server_reply_err(r, G_INVALID, "application name is required");
+		goto out;
+	}
+	const char *ns = jstr(meta, "namespace");
+	if (ns && *ns && strcmp(ns, r->s->ns)) {
+		ret = fy_server_reply_err(r, G_DENIED, "namespace '%s' is not permitted", ns);
+		goto out;
+	}
+	json_object_set_new(meta, "namespace", json_string(r->s->ns));
+	json_object_set_new(app, "apiVersion", json_string(AV));
+	json_object_set_new(app, "kind", json_string("Application"));
+	json_object_del(app, "status");
+	json_object_del(meta, "resourceVersion");
+	json_object_del(meta, "uid");
+	json_object_del(meta, "creationTimestamp");
+	json_t *spec = json_object_get(app, "spec");
+	if (json_is_object(spec) && !jstr(spec, "project"))
+		json_object_set_new(spec, "project", json_string("default"));
+	rbac_obj(obj, sizeof(obj), app);
+	if (!fy_server_can(r, "applications", "create", obj)) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	if (json_object_get(app, "operation") && !fy_server_can(r, "applications", "override", obj)) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	if (!fy_server_is_true(fy_server_query(r, "validate")) && fy_server_query(r, "validate")) {
+		/* validate=false: skip the project checks */
+	} else if (validate_spec(r->s, app, &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	int rc = fy_kc_create(r->s->kc, app, NULL, &out, &err);
+	if (rc == FY_EEXISTS || rc == FY_ECONFLICT) {
+		if (fy_kc_get(r->s->kc, AV, "Application", r->s->ns, name, NULL, &cur, &err)) {
+			ret = fy_server_reply_fyerr(r, &err);
+			goto out;
+		}
+		char cobj[600];
+		rbac_obj(cobj, sizeof(cobj), cur);
+		if (!fy_server_can(r, "applications", "get", cobj)) {
+			ret = fy_server_reply_err(r, G_DENIED, DENIED);
+			goto out;
+		}
+		json_t *cm = json_object_get(cur, "metadata");
+		if (json_equal(json_object_get(cur, "spec"), spec) &&
+		    json_equal(json_object_get(cm, "labels"), json_object_get(meta, "labels")) &&
+		    json_equal(json_object_get(cm, "annotations"), json_object_get(meta, "annotations"))) {
+			ret = fy_server_reply_json(r, 200, cur);
+			goto out;
+		}
+		if (!fy_server_is_true(fy_server_query(r, "upsert"))) {
+			ret = fy_server_reply_err(r, G_INVALID,
+						  "existing application spec is different, use upsert flag to force update");
+			goto out;
+		}
+		if (!fy_server_can(r, "applications", "update", cobj) || !fy_server_can(r, "applications", "update", obj)) {
+			ret = fy_server_reply_err(r, G_DENIED, DENIED);
+			goto out;
+		}
+		apply_user_fields(cur, app);
+		rc = fy_kc_update(r->s->kc, cur, NULL, &out, &err);
+	}
+	ret = rc ? fy_server_reply_fyerr(r, &err) : fy_server_reply_json(r, 200, out);
+out:
+	json_decref(app);
+	json_decref(out);
+	json_decref(cur);
+	return ret;
+}
+
+static int update(struct fy_sreq *r, const char *name, int spec_only)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret;
+	char obj[600];
+	json_t *body = fy_server_body_json(r, &ret), *cur = NULL, *out = NULL, *want = NULL;
+	if (!body)
+		return ret;
+	cur = load_app(r, name, "update", &ret);
+	if (!cur)
+		goto out;
+	if (spec_only) {
+		want = json_deep_copy(cur);
+		json_object_set(want, "spec", body);
+	} else {
+		const char *bn = jstr(json_object_get(body, "metadata"), "name");
+		if (bn && strcmp(bn, name)) {
+			ret = fy_server_reply_err(r, G_INVALID, "application name does not match the path");
+			goto out;
+		}
+		want = json_deep_copy(cur);
+		apply_user_fields(want, body);
+	}
+	json_t *spec = json_object_get(want, "spec");
+	if (json_is_object(spec) && !jstr(spec, "project"))
+		json_object_set_new(spec, "project", json_string("default"));
+	rbac_obj(obj, sizeof(obj), want);
+	if (!fy_server_can(r, "applications", "update", obj)) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	if ((!fy_server_query(r, "validate") || fy_server_is_true(fy_server_query(r, "validate"))) &&
+	    validate_spec(r->s, want, &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	if (fy_kc_update(r->s->kc, want, NULL, &out, &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	ret = fy_server_reply_json(r, 200, spec_only ? json_object_get(out, "spec") : out);
+out:
+	json_decref(body);
+	json_decref(cur);
+	json_decref(want);
+	json_decref(out);
+	return ret;
+}
+
+static int del(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret;
+	json_t *app = load_app(r, name, "delete", &ret);
+	if (!app)
+		return ret;
+	const char *cascade = fy_server_query(r, "cascade");
+	const char *pp = fy_server_query(r, "propagationPolicy");
+	int casc = !cascade || !*cascade || fy_server_is_true(cascade);
+	if (pp && *pp && strcasecmp(pp, "foreground") && strcasecmp(pp, "background")) {
+		json_decref(app);
+		return fy_server_reply_err(r, G_INVALID, "invalid propagation policy: %s", pp);
+	}
+	if (!casc && pp && *pp) {
+		json_decref(app);
+		return fy_server_reply_err(r, G_INVALID, "cannot set propagation policy when cascading is disabled");
+	}
+	/* finalizers: resources-finalizer (foreground) or its /background variant */
+	static const char fg[] = "resources-finalizer.argocd.argoproj.io";
+	static const char bg[] = "resources-finalizer.argocd.argoproj.io/background";
+	json_t *fins = json_array(), *old = json_object_get(json_object_get(app, "metadata"), "finalizers");
+	size_t i;
+	json_t *f;
+	int had = 0;
+	json_array_foreach(old, i, f) {
+		const char *v = json_string_value(f);
+		if (v && (!strcmp(v, fg) || !strcmp(v, bg))) {
+			had = 1;
+			continue;
+		}
+		json_array_append(fins, f);
+	}
+	if (casc && (cascade || pp || had))
+		json_array_append_new(fins, json_string(pp && !strcasecmp(pp, "background") ? bg : fg));
+	if (!json_equal(fins, old ? old : json_array())) {
+		json_t *p = json_pack("{s:{s:O}}", "metadata", "finalizers", fins);
+		int rc = fy_kc_patch(r->s->kc, AV, "Application", r->s->ns, name, FY_KC_PATCH_MERGE, p, NULL, NULL, &err);
+		json_decref(p);
+		if (rc) {
+			json_decref(fins);
+			json_decref(app);
+			return fy_server_reply_fyerr(r, &err);
+		}
+	}
+	json_decref(fins);
+	json_decref(app);
+	if (fy_kc_delete(r->s->kc, AV, "Application", r->s->ns, name, NULL, NULL, &err))
+		return fy_server_reply_fyerr(r, &err);
+	return fy_server_reply(r, 200, "application/json", "{}", 2);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static int op_running(const json_t *app)
+{
+	return json_object_get(app, "operation") != NULL;
+}
+
+/* set .operation with an optimistic update; replies */
+static int set_operation(struct fy_sreq *r, json_t *app, json_t *op)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *out = NULL;
+	json_object_set_new(op, "initiatedBy", json_pack("{s:s}", "username", r->user));
+	json_object_set_new(app, "operation", op);
+	if (fy_kc_update(r->s->kc, app, NULL, &out, &err))
+		return fy_server_reply_fyerr(r, &err);
+	int ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+	return ret;
+}
+
+static int do_sync(struct fy_sreq *r, const char *name)
+{
+	int ret;
+	json_t *body = fy_server_body_json(r, &ret), *app = NULL;
+	if (!body)
+		return ret;
+	app = load_app(r, name, "sync", &ret);
+	if (!app)
+		goto out;
+	char obj[600];
+	rbac_obj(obj, sizeof(obj), app);
+	if (json_array_size(json_object_get(body, "manifests")) &&
+	    !fy_server_can(r, "applications", "override", obj)) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	if (op_running(app)) {
+		ret = fy_server_reply_err(r, G_PRECOND, "another operation is already in progress");
+		goto out;
+	}
+	const json_t *src = app_source(app);
+	const char *target = src ? jstr(src, "targetRevision") : NULL;
+	const char *rev = jstr(body, "revision");
+	int dry = json_is_true(json_object_get(body, "dryRun"));
+	if (automated(app) && !dry && rev && *rev && strcmp(rev, target ? target : "HEAD")) {
+		ret = fy_server_reply_err(r, G_PRECOND, "Cannot sync to %s: auto-sync currently set to %s", rev,
+					  target && *target ? target : "HEAD");
+		goto out;
+	}
+	if (rev && *rev && fy_git_rev_check(rev, NULL)) {
+		ret = fy_server_reply_err(r, G_INVALID, "invalid revision \"%s\"", rev);
+		goto out;
+	}
+	json_t *sync = json_object();
+	json_object_set_new(sync, "revision", json_string(rev && *rev ? rev : target ? target : "HEAD"));
+	if (json_is_true(json_object_get(body, "prune")))
+		json_object_set_new(sync, "prune", json_true());
+	if (dry)
+		json_object_set_new(sync, "dryRun", json_true());
+	static const char *const copy[] = { "resources", "manifests", "revisions", "sourcePositions" };
+	for (int i = 0; i < 4; i++) {
+		json_t *v = json_object_get(body, copy[i]);
+		if (json_is_array(v) && json_array_size(v))
+			json_object_set(sync, copy[i], v);
+	}
+	json_t *strat = json_object_get(body, "strategy");
+	if (json_is_object(strat))
+		json_object_set(sync, "syncStrategy", strat);
+	json_t *so = json_object_get(body, "syncOptions");
+	json_t *items = json_is_object(so) ? json_object_get(so, "items") : NULL;
+	if (!items)
+		items = json_object_get(json_object_get(json_object_get(app, "spec"), "syncPolicy"), "syncOptions");
+	if (json_is_array(items) && json_array_size(items))
+		json_object_set(sync, "syncOptions", items);
+	json_t *op = json_pack("{s:o}", "sync", sync);
+	json_t *infos = json_object_get(body, "infos");
+	if (json_is_array(infos) && json_array_size(infos))
+		json_object_set(op, "info", infos);
+	json_t *retry = json_object_get(body, "retryStrategy");
+	if (!json_is_object(retry))
+		retry = json_object_get(json_object_get(json_object_get(app, "spec"), "syncPolicy"), "retry");
+	if (json_is_object(retry))
+		json_object_set(op, "retry", retry);
+	ret = set_operation(r, app, op);
+out:
+	json_decref(body);
+	json_decref(app);
+	return ret;
+}
+
+static int rollback(struct fy_sreq *r, const char *name)
+{
+	int ret;
+	json_t *body = fy_server_body_json(r, &ret), *app = NULL;
+	if (!body)
+		return ret;
+	app = load_app(r, name, "sync", &ret);
+	if (!app)
+		goto out;
+	json_t *idv = json_object_get(body, "id");
+	long long id = json_is_integer(idv) ? json_integer_value(idv)
+		      : json_is_string(idv) ? strtoll(json_string_value(idv), NULL, 10) : 0;
+	if (json_object_get(json_object_get(app, "metadata"), "deletionTimestamp")) {
+		ret = fy_server_reply_err(r, G_PRECOND, "application is deleting");
+		goto out;
+	}
+	if (automated(app)) {
+		ret = fy_server_reply_err(r, G_PRECOND, "rollback cannot be initiated when auto-sync is enabled");
+		goto out;
+	}
+	const json_t *entry = NULL;
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(json_object_get(app, "status"), "history"), i, h) {
+		if (json_integer_value(json_object_get(h, "id")) == id)
+			entry = h;
+	}
+	if (!entry) {
+		ret = fy_server_reply_err(r, G_INVALID, "application %s does not have deployment with id %lld", name, id);
+		goto out;
+	}
+	if (op_running(app)) {
+		ret = fy_server_reply_err(r, G_PRECOND, "another operation is already in progress");
+		goto out;
+	}
+	json_t *sync = json_object();
+	static const char *const copy[] = { "revision", "source", "revisions", "sources" };
+	for (int k = 0; k < 4; k++) {
+		json_t *v = json_object_get(entry, copy[k]);
+		if (v && !json_is_null(v))
+			json_object_set(sync, copy[k], v);
+	}
+	if (json_is_true(json_object_get(body, "dryRun")))
+		json_object_set_new(sync, "dryRun", json_true());
+	if (json_is_true(json_object_get(body, "prune")))
+		json_object_set_new(sync, "prune", json_true());
+	json_object_set_new(sync, "syncStrategy", json_pack("{s:{}}", "apply"));
+	json_t *items = json_object_get(json_object_get(json_object_get(app, "spec"), "syncPolicy"), "syncOptions");
+	if (json_is_array(items) && json_array_size(items))
+		json_object_set(sync, "syncOptions", items);
+	ret = set_operation(r, app, json_pack("{s:o}", "sync", sync));
+out:
+	json_decref(body);
+	json_decref(app);
+	return ret;
+}
+
+static int terminate(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret;
+	for (int attempt = 0; attempt < 10; attempt++) {
+		json_t *app = load_app(r, name, "sync", &ret);
+		if (!app)
+			return ret;
+		json_t *os = json_object_get(json_object_get(app, "status"), "operationState");
+		if (!op_running(app) || !json_is_object(os)) {
+			json_decref(app);
+			return fy_server_reply_err(r, G_INVALID,
+						   "Unable to terminate operation. No operation is in progress");
+		}
+		json_object_set_new(os, "phase", json_string("Terminating"));
+		int rc = fy_kc_update(r->s->kc, app, NULL, NULL, &err);
+		json_decref(app);
+		if (!rc)
+			return fy_server_reply(r, 200, "application/json", "{}", 2);
+		if (rc != FY_ECONFLICT)
+			return fy_server_reply_fyerr(r, &err);
+		usleep(100 * 1000);
+	}
+	return fy_server_reply_fyerr(r, &err);
+}
+
+/* ------------------------------------------------------------ views */
+
+/* Secret values replaced by '+' runs (8 + 4 per distinct value), Argo CD's HideSecretData. */
+static void mask_secret(json_t *obj)
+{
+	if (!json_is_object(obj) || !jstr(obj, "kind") || strcmp(jstr(obj, "kind"), "Secret"))
+		return;
+	json_t *seen = json_array();
+	static const char *const fields[] = { "data", "stringData" };
+	for (int f = 0; f < 2; f++) {
+		json_t *d = json_object_get(obj, fields[f]);
+		const char *k;
+		json_t *v;
+		json_object_foreach(d, k, v) {
+			size_t idx = json_array_size(seen), i;
+			json_t *e;
+			json_array_foreach(seen, i, e) {
+				if (json_equal(e, v))
+					idx = i;
+			}
+			if (idx == json_array_size(seen))
+				json_array_append(seen, v);
+			size_t n = 8 + 4 * idx;
+			char buf[512];
+			if (n >= sizeof(buf))
+				n = sizeof(buf) - 1;
+			memset(buf, '+', n);
+			buf[n] = 0;
+			json_object_set_new(d, k, json_string(buf));
+		}
+	}
+	json_decref(seen);
+	json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+}
+
+static json_t *live_object(struct fy_srv *s, const json_t *res)
+{
+	const char *g = jstr(res, "group"), *v = jstr(res, "version"), *k = jstr(res, "kind");
+	char av[300];
+	json_t *obj = NULL;
+	if (!k || !v)
+		return NULL;
+	if (g && *g)
+		snprintf(av, sizeof(av), "%s/%s", g, v);
+	else
+		snprintf(av, sizeof(av), "%s", v);
+	if (fy_kc_get(s->kc, av, k, jstr(res, "namespace"), jstr(res, "name"), NULL, &obj, NULL))
+		return NULL;
+	json_object_del(json_object_get(obj, "metadata"), "managedFields");
+	mask_secret(obj);
+	return obj;
+}
+
+static int resource_tree(struct fy_sreq *r, const char *name)
+{
+	int ret;
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
+	json_t *nodes = json_array();
+	size_t i;
+	json_t *res;
+	json_array_foreach(json_object_get(json_object_get(app, "status"), "resources"), i, res) {
+		if (i >= MAX_TREE)
+			break;
+		json_t *n = json_object();
+		static const char *const keys[] = { "group", "version", "kind", "namespace", "name" };
+		for (int k = 0; k < 5; k++)
+			json_object_set_new(n, keys[k], json_string(jstr(res, keys[k]) ? jstr(res, keys[k]) : ""));
+		if (json_object_get(res, "health"))
+			json_object_set(n, "health", json_object_get(res, "health"));
+		json_t *live = live_object(r->s, res);
+		if (live) {
+			json_t *m = json_object_get(live, "metadata");
+			if (jstr(m, "uid"))
+				json_object_set(n, "uid", json_object_get(m, "uid"));
+			if (jstr(m, "resourceVersion"))
+				json_object_set(n, "resourceVersion", json_object_get(m, "resourceVersion"));
+			if (jstr(m, "creationTimestamp"))
+				json_object_set(n, "createdAt", json_object_get(m, "creationTimestamp"));
+			json_decref(live);
+		}
+		json_array_append_new(nodes, n);
+	}
+	json_t *out = json_pack("{s:o,s:[],s:[]}", "nodes", nodes, "orphanedNodes", "hosts");
+	ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+	json_decref(app);
+	return ret;
+}
+
+static int managed_resources(struct fy_sreq *r, const char *name)
+{
+	int ret;
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
+	json_t *items = json_array();
+	size_t i;
+	json_t *res;
+	json_array_foreach(json_object_get(json_object_get(app, "status"), "resources"), i, res) {
+		if (i >= MAX_TREE)
+			break;
+		json_t *it = json_object();
+		static const char *const keys[] = { "group", "kind", "namespace", "name" };
+		for (int k = 0; k < 4; k++)
+			json_object_set_new(it, keys[k], json_string(jstr(res, keys[k]) ? jstr(res, keys[k]) : ""));
+		json_t *live = live_object(r->s, res);
+		char *ls = live ? json_dumps(live, JSON_COMPACT | JSON_SORT_KEYS) : fy_xstrdup("null");
+		json_object_set_new(it, "liveState", json_string(ls));
+		json_object_set_new(it, "normalizedLiveState", json_string(ls));
+		json_object_set_new(it, "predictedLiveState", json_string(ls));
+		json_object_set_new(it, "targetState", json_string("null"));
+		json_object_set_new(it, "hook", json_boolean(json_is_true(json_object_get(res, "hook"))));
+		const char *st = jstr(res, "status");
+		json_object_set_new(it, "modified", json_boolean(st && strcmp(st, "Synced")));
+		free(ls);
+		json_decref(live);
+		json_array_append_new(items, it);
+	}
+	json_t *out = json_pack("{s:o}", "items", items);
+	ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+	json_decref(app);
+	return ret;
+}
+
+static int open_repo(struct fy_srv *s, const char *url, struct fy_git_cache **cache, struct fy_git_repo **repo,
+		     struct fy_err *err)
+{
+	char *dir = fy_xasprintf("%s/git", s->data_dir);
+	int rc = fy_git_global_init(err);
+	if (!rc)
+		rc = fy_git_cache_new(cache, dir, err);
+	free(dir);
+	if (!rc)
+		rc = fy_git_cache_open(*cache, url, repo, err);
+	return rc;
+}
+
+static int manifests(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_git_cache *cache = NULL;
+	struct fy_git_repo *repo = NULL;
+	char sha[41], *dir = NULL;
+	json_t *list = NULL;
+	int ret;
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
+	const json_t *src = app_source(app);
+	const char *url = src ? jstr(src, "repoURL") : NULL;
+	const char *rev = fy_server_query(r, "revision");
+	if (!rev || !*rev)
+		rev = src && jstr(src, "targetRevision") && *jstr(src, "targetRevision") ? jstr(src, "targetRevision")
+											   : "HEAD";
+	if (!url || jstr(src, "chart")) {
+		ret = fy_server_reply_err(r, G_INVALID, "manifests are only available for git sources");
+		goto out;
+	}
+	if (fy_git_url_check(url, &err) || fy_git_rev_check(rev, &err) || open_repo(r->s, url, &cache, &repo, &err) ||
+	    fy_git_resolve(repo, rev, NULL, NULL, sha, &err) || fy_git_checkout_tmp(repo, sha, &dir, &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	struct fy_render_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	ro.app_name = name;
+	ro.control_namespace = r->s->ns;
+	ro.project = app_project(app);
+	ro.dest_namespace = jstr(json_object_get(json_object_get(app, "spec"), "destination"), "namespace");
+	ro.revision = sha;
+	enum fy_render_type type = FY_RENDER_DIRECTORY;
+	list = fy_render_dir(src, dir, &ro, &type, &err);
+	if (!list) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	json_t *strs = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(list, i, m) {
+		mask_secret(m);
+		char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+		json_array_append_new(strs, json_string(s));
+		free(s);
+	}
+	const json_t *dst = json_object_get(json_object_get(app, "spec"), "destination");
+	json_t *out = json_pack("{s:o,s:s,s:s,s:s,s:s}", "manifests", strs, "namespace",
+				jstr(dst, "namespace") ? jstr(dst, "namespace") : "", "server",
+				jstr(dst, "server") ? jstr(dst, "server") : "", "revision", sha, "sourceType",
+				fy_render_type_name(type));
+	ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+out:
+	if (dir) {
+		fy_git_tmp_remove(dir);
+		free(dir);
+	}
+	json_decref(list);
+	fy_git_cache_free(cache);
+	json_decref(app);
+	return ret;
+}
+
+static int revision_metadata(struct fy_sreq *r, const char *name, const char *rev)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_git_cache *cache = NULL;
+	struct fy_git_repo *repo = NULL;
+	struct fy_git_commit_meta m;
+	char sha[41];
+	int ret;
+	memset(&m, 0, sizeof(m));
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
+	const json_t *src = app_source(app);
+	const char *url = src ? jstr(src, "repoURL") : NULL;
+	if (!url || jstr(src, "chart")) {
+		ret = fy_server_reply_err(r, G_INVALID, "revision metadata is only available for git sources");
+		goto out;
+	}
+	if (fy_git_url_check(url, &err) || fy_git_rev_check(rev, &err) || open_repo(r->s, url, &cache, &repo, &err) ||
+	    fy_git_resolve(repo, rev, NULL, NULL, sha, &err) || fy_git_commit_meta(repo, sha, &m, &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	json_t *out = json_pack("{s:s,s:s,s:[],s:s}", "author", m.author ? m.author : "", "date",
+				m.date ? m.date : "", "tags", "message", m.message ? m.message : "");
+	ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+out:
+	fy_git_commit_meta_release(&m);
+	fy_git_cache_free(cache);
+	json_decref(app);
+	return ret;
+}
+
+static int events(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret;
+	json_t *l = NULL;
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
+	if (fy_kc_list(r->s->kc, "v1", "Event", r->s->ns, NULL, &l, &err)) {
+		json_decref(app);
+		return fy_server_reply_fyerr(r, &err);
+	}
+	json_t *items = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(l, "items"), i, e) {
+		const json_t *io = json_object_get(e, "involvedObject");
+		const char *k = jstr(io, "kind"), *n = jstr(io, "name");
+		if (k && n && !strcmp(k, "Application") && !strcmp(n, name))
+			json_array_append(items, e);
+	}
+	json_t *out = json_pack("{s:{},s:o}", "metadata", "items", items);
+	ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+	json_decref(l);
+	json_decref(app);
+	return ret;
+}
+
+int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg)
+{
+	const char *m = r->method;
+	int isget = !strcmp(m, "GET") || !strcmp(m, "HEAD");
+	if (nseg == 0) {
+		if (isget)
+			return list(r);
+		if (!strcmp(m, "POST"))
+			return create(r);
+	} else if (nseg == 1) {
+		if (isget)
+			return get(r, seg[0]);
+		if (!strcmp(m, "PUT"))
+			return update(r, seg[0], 0);
+		if (!strcmp(m, "DELETE"))
+			return del(r, seg[0]);
+	} else if (nseg == 2) {
+		const char *sub = seg[1];
+		if (!strcmp(sub, "sync") && !strcmp(m, "POST"))
+			return do_sync(r, seg[0]);
+		if (!strcmp(sub, "rollback") && (!strcmp(m, "POST") || !strcmp(m, "PUT")))
+			return rollback(r, seg[0]);
+		if (!strcmp(sub, "operation") && !strcmp(m, "DELETE"))
+			return terminate(r, seg[0]);
+		if (!strcmp(sub, "spec") && !strcmp(m, "PUT"))
+			return update(r, seg[0], 1);
+		if (isget && !strcmp(sub, "resource-tree"))
+			return resource_tree(r, seg[0]);
+		if (isget && !strcmp(sub, "managed-resources"))
+			return managed_resources(r, seg[0]);
+		if (isget && !strcmp(sub, "manifests"))
+			return manifests(r, seg[0]);
+		if (isget && !strcmp(sub, "events"))
+			return events(r, seg[0]);
+	} else if (nseg == 4 && isget && !strcmp(seg[1], "revisions") && !strcmp(seg[3], "metadata")) {
+		return revision_metadata(r, seg[0], seg[2]);
+	}
+	return fy_server_reply_err(r, G_NOTFOUND, "Not Found");
+}
