@@ -162,6 +162,7 @@ int fy_kc_list(struct fy_kc *kc, const char *api_version, const char *kind, cons
 	int restarted = 0;
 again:;
 	json_t *all = NULL;
+	char *prev = NULL;
 	char *cont = lo && lo->cont ? fy_xstrdup(lo->cont) : NULL;
 	for (;;) {
 		json_t *page = NULL;
@@ -171,16 +172,28 @@ again:;
 		if (rc == FY_EGONE && all && !restarted) {
 			/* continue token expired mid-way: start over once */
 			json_decref(all);
+			free(prev);
 			restarted = 1;
 			goto again;
 		}
 		if (rc) {
 			json_decref(all);
+			free(prev);
 			return rc;
 		}
 		const char *c = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
-		if (c && *c)
+		if (c && *c) {
+			if (prev && !strcmp(prev, c)) {
+				/* a server that repeats itself would loop forever */
+				json_decref(page);
+				json_decref(all);
+				free(prev);
+				return fy_err_set(err, FY_EUPSTREAM, "list %s: server repeated continue token", r.name);
+			}
 			cont = fy_xstrdup(c);
+			free(prev);
+			prev = fy_xstrdup(c);
+		}
 		if (!all) {
 			all = page;
 			json_object_del(json_object_get(all, "metadata"), "continue");
@@ -192,6 +205,7 @@ again:;
 		if (!cont)
 			break;
 	}
+	free(prev);
 	char *lk = fy_xasprintf("%sList", r.kind);
 	json_object_set_new(all, "kind", json_string(lk));
 	json_object_set_new(all, "apiVersion", json_string(r.api_version));

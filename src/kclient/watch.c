@@ -152,7 +152,7 @@ static int do_list(struct fy_kc_watch *w)
 	struct fy_err err = FY_ERR_INIT;
 	struct fy_kc_list_opts lo = { w->label, w->field, w->page_size, NULL, 1, NULL };
 	json_t *items = json_array();
-	char *cont = NULL, *rv = NULL;
+	char *cont = NULL, *rv = NULL, *prev = NULL;
 	int rc = 0, restarted = 0;
 	for (;;) {
 		json_t *page = NULL;
@@ -178,8 +178,17 @@ static int do_list(struct fy_kc_watch *w)
 			rv = fy_xstrdup(md_str(page, "resourceVersion") ? md_str(page, "resourceVersion") : "");
 		json_array_extend(items, json_object_get(page, "items"));
 		const char *c = md_str(page, "continue");
-		if (c && *c)
+		if (c && *c) {
+			if (prev && !strcmp(prev, c)) {
+				fy_warn("kclient", "list %s: server repeated continue token", w->res.name);
+				json_decref(page);
+				rc = FY_EUPSTREAM;
+				goto out;
+			}
 			cont = fy_xstrdup(c);
+			free(prev);
+			prev = fy_xstrdup(c);
+		}
 		json_decref(page);
 		if (!cont)
 			break;
@@ -232,6 +241,7 @@ static int do_list(struct fy_kc_watch *w)
 	atomic_store(&w->synced, 1);
 out:
 	free(cont);
+	free(prev);
 	free(rv);
 	json_decref(items);
 	return rc;
@@ -319,7 +329,7 @@ static size_t on_bytes(const char *p, size_t n, void *ud)
 	return n;
 }
 
-static int do_watch(struct fy_kc_watch *w)
+static int do_watch(struct fy_kc_watch *w, int quiet)
 {
 	char *p = fy_kc_path(&w->res, w->res.namespaced ? w->ns : NULL, NULL, NULL);
 	struct fy_buf b;
@@ -345,7 +355,7 @@ static int do_watch(struct fy_kc_watch *w)
 	if (rc == FY_EGONE)
 		w->need_list = 1;
 	else if (rc && !w->need_list && !atomic_load(&w->stop))
-		fy_info("kclient", "watch %s: %s; resuming from %s", w->res.name, err.msg, rv);
+		fy_log(quiet ? FY_LOG_DEBUG : FY_LOG_INFO, "kclient", "watch %s: %s; resuming from %s", w->res.name, err.msg, rv);
 	fy_buf_release(&b);
 	if (!rc && w->stream_error)
 		rc = FY_EUPSTREAM;
@@ -369,7 +379,7 @@ static void *run(void *arg)
 		}
 		unsigned before = w->events;
 		uint64_t t0 = fy_now_ms();
-		int rc = do_watch(w);
+		int rc = do_watch(w, backoff > 100);
 		if (atomic_load(&w->stop))
 			break;
 		if (w->need_list)
