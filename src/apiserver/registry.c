@@ -31,6 +31,7 @@
 #include <time.h>
 #include "registry.h"
 #include "kinds.h"
+#include "defaults.h"
 #include "validate.h"
 #include "kube/selector.h"
 #include "kube/ssa.h"
@@ -1132,6 +1133,8 @@ static json_t *create_locked(struct fy_reg *reg, const struct fy_kind *k, const 
 	}
 	if (!*k->group && !strcmp(k->kind, "Service"))
 		allocate_cluster_ip(reg, obj);
+	if (!k->is_crd)
+		fy_defaults_apply(k->group, k->kind, obj);
 	if (!*k->group && !strcmp(k->kind, "Pod") && !json_object_get(obj, "status"))
 		json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
 	if (is_crd_kind(k)) {
@@ -1301,6 +1304,8 @@ static json_t *update_locked(struct fy_reg *reg, const struct fy_kind *k, const 
 	}
 	if (fy_validate_object(k, obj, err))
 		goto fail;
+	if (!k->is_crd && !(o->subresource && !strcmp(o->subresource, "status")))
+		fy_defaults_apply(k->group, k->kind, obj);
 	if (uses_generation(k) && spec_changed(old, obj)) {
 		json_int_t g = json_integer_value(json_object_get(ometa, "generation"));
 		json_object_set_new(meta, "generation", json_integer(g + 1));

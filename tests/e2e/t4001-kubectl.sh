@@ -165,4 +165,8 @@ test_expect_success 'dryRun=All on create, update, patch and delete changes noth
 	$K -n pages delete cm dry --dry-run=server &&
 	test "$($K -n pages get cm dry -o jsonpath="{.data.a}/{.metadata.resourceVersion}")" = "1/$rv"
 '
+test_expect_success 'graceful stop (SIGTERM); the log holds no sanitizer report' '
+	kill -TERM $k1_PID && wait_for 20 sh -c "! kill -0 $k1_PID 2>/dev/null" &&
+	! grep -E "runtime error|AddressSanitizer|LeakSanitizer" "$TRASH/k1.log"
+'
 test_done
