@@ -177,7 +177,7 @@ json_t *fy_table_from_list(struct fy_reg *reg, const struct fy_kind *k, json_t *
 	int core = !*k->group, apps = !strcmp(k->group, "apps");
 	json_t *crdcols = k->is_crd ? fy_reg_crd_columns(reg, k) : NULL;
 	enum { T_DEFAULT, T_POD, T_DEPLOY, T_RS, T_STS, T_DS, T_SVC, T_JOB, T_NS, T_CM, T_SECRET, T_EVENT, T_CRD,
-	       T_CRDDEF } t = T_DEFAULT;
+	       T_CRDDEF, T_EP } t = T_DEFAULT;
 	if (core && !strcmp(kind, "Pod"))
 		t = T_POD;
 	else if (apps && !strcmp(kind, "Deployment"))
@@ -200,6 +200,8 @@ json_t *fy_table_from_list(struct fy_reg *reg, const struct fy_kind *k, json_t *
 		t = T_SECRET;
 	else if (core && !strcmp(kind, "Event"))
 		t = T_EVENT;
+	else if (core && !strcmp(kind, "Endpoints"))
+		t = T_EP;
 	else if (!strcmp(k->group, "apiextensions.k8s.io"))
 		t = T_CRDDEF;
 	else if (crdcols)
@@ -292,6 +294,11 @@ json_t *fy_table_from_list(struct fy_reg *reg, const struct fy_kind *k, json_t *
 	case T_CRDDEF:
 		json_array_append_new(cols, col("Name", "string", 0));
 		json_array_append_new(cols, col("Created At", "date", 0));
+		break;
+	case T_EP:
+		json_array_append_new(cols, col("Name", "string", 0));
+		json_array_append_new(cols, col("Endpoints", "string", 0));
+		json_array_append_new(cols, col("Age", "string", 0));
 		break;
 	case T_CRD: {
 		json_array_append_new(cols, col("Name", "string", 0));
@@ -458,6 +465,41 @@ json_t *fy_table_from_list(struct fy_reg *reg, const struct fy_kind *k, json_t *
 			json_array_append_new(cells, json_string(name));
 			json_array_append_new(cells, json_string(js(meta, "creationTimestamp")));
 			break;
+		case T_EP: {
+			/* ip:port pairs, at most 3 then " + N more..." as kubectl prints them */
+			struct fy_buf eb;
+			fy_buf_init(&eb, 0);
+			int shown = 0, total = 0;
+			size_t j, a, q;
+			json_t *sub, *addr, *port;
+			json_array_foreach(json_object_get(obj, "subsets"), j, sub) {
+				json_array_foreach(json_object_get(sub, "addresses"), a, addr) {
+					json_t *ports = json_object_get(sub, "ports");
+					if (!json_array_size(ports)) {
+						total++;
+						if (shown < 3) {
+							fy_buf_addf(&eb, "%s%s", shown ? "," : "", js(addr, "ip"));
+							shown++;
+						}
+					}
+					json_array_foreach(ports, q, port) {
+						total++;
+						if (shown < 3) {
+							fy_buf_addf(&eb, "%s%s:%lld", shown ? "," : "", js(addr, "ip"),
+								    (long long)ji(port, "port"));
+							shown++;
+						}
+					}
+				}
+			}
+			if (total > shown)
+				fy_buf_addf(&eb, " + %d more...", total - shown);
+			json_array_append_new(cells, json_string(name));
+			json_array_append_new(cells, json_string(eb.len ? eb.buf : "<none>"));
+			json_array_append_new(cells, age(obj));
+			fy_buf_release(&eb);
+			break;
+		}
 		case T_CRD: {
 			json_array_append_new(cells, json_string(name));
 			size_t j;
