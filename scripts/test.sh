@@ -40,6 +40,7 @@ for b in $variants; do
 		continue
 	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+	FERRY_BIN=$(pwd)/$b/ferry; export FERRY_BIN
 	run "unit ($b)" "$b/unit"
 	run "fuzz corpus ($b)" sh tests/fuzz/replay.sh "$b"
 	run "e2e ($b)" sh tests/e2e/run.sh "$b/ferry"
