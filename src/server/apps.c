@@ -33,6 +33,14 @@ static const char *jstr(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* json_equal where two absent values are equal too */
+static int same(const json_t *a, const json_t *b)
+{
+	if (!a || json_is_null(a))
+		return !b || json_is_null(b);
+	return b && json_equal(a, b);
+}
+
 static const char *app_project(const json_t *app)
 {
 	const char *p = jstr(json_object_get(app, "spec"), "project");
@@ -384,9 +392,9 @@ static int create(struct fy_sreq *r)
 			goto out;
 		}
 		json_t *cm = json_object_get(cur, "metadata");
-		if (json_equal(json_object_get(cur, "spec"), spec) &&
-		    json_equal(json_object_get(cm, "labels"), json_object_get(meta, "labels")) &&
-		    json_equal(json_object_get(cm, "annotations"), json_object_get(meta, "annotations"))) {
+		if (same(json_object_get(cur, "spec"), spec) &&
+		    same(json_object_get(cm, "labels"), json_object_get(meta, "labels")) &&
+		    same(json_object_get(cm, "annotations"), json_object_get(meta, "annotations"))) {
 			ret = fy_server_reply_json(r, 200, cur);
 			goto out;
 		}
@@ -494,7 +502,7 @@ static int del(struct fy_sreq *r, const char *name)
 	}
 	if (casc && (cascade || pp || had))
 		json_array_append_new(fins, json_string(pp && !strcasecmp(pp, "background") ? bg : fg));
-	if (!json_equal(fins, old ? old : json_array())) {
+	if (!same(fins, old) && !(json_array_size(fins) == 0 && !old)) {
 		json_t *p = json_pack("{s:{s:O}}", "metadata", "finalizers", fins);
 		int rc = fy_kc_patch(r->s->kc, AV, "Application", r->s->ns, name, FY_KC_PATCH_MERGE, p, NULL, NULL, &err);
 		json_decref(p);

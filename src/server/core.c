@@ -220,12 +220,19 @@ void fy_server_snap_put(struct fy_srv_snap *p)
 		snap_free(p);
 }
 
-static json_t *decode_secret(const json_t *data)
+/* a Secret's data (base64) and stringData (plain, wins) as one key -> string object */
+static json_t *decode_secret(const json_t *sec)
 {
 	json_t *out = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)data, k, v) {
+	json_object_foreach(json_object_get(sec, "stringData"), k, v) {
+		if (json_is_string(v))
+			json_object_set(out, k, v);
+	}
+	json_object_foreach(json_object_get(sec, "data"), k, v) {
+		if (json_object_get(out, k))
+			continue;
 		char *dec = NULL;
 		size_t n = 0;
 		if (json_is_string(v) && fy_kc_b64decode(json_string_value(v), &dec, &n) == 0) {
@@ -301,7 +308,7 @@ static void on_secret(void *ud, enum fy_kc_event type, json_t *obj)
 	if (!name || strcmp(name, "argocd-secret"))
 		return;
 	pthread_mutex_lock(&s->mu);
-	set_raw(&s->secret_raw, type == FY_KC_DELETED ? NULL : json_object_get(obj, "data"));
+	set_raw(&s->secret_raw, type == FY_KC_DELETED ? NULL : obj);
 	rebuild_snap(s);
 	pthread_mutex_unlock(&s->mu);
 }

@@ -243,29 +243,30 @@ static int revision_matches(const struct fy_webhook_push *p, const char *target)
 	return ok;
 }
 
-/* join a source path and a manifest-generate-paths entry; returns malloc'd repo-relative path */
+/* join a source path and a manifest-generate-paths entry and clean it
+ * (filepath.Join): '.' and '..' segments resolved, never above the root;
+ * returns a malloc'd repository-relative path ("" for the root) */
 static char *gen_path(const char *src_path, const char *entry)
 {
-	char *out;
-	if (entry[0] == '/')
-		out = fy_xstrdup(entry + 1);
-	else if (!strcmp(entry, ".") || !*entry)
-		out = fy_xstrdup(src_path ? src_path : "");
-	else
-		out = fy_xasprintf("%s%s%s", src_path && *src_path ? src_path : "", src_path && *src_path ? "/" : "", entry);
-	/* normalize "a/./b", trailing "/." and leading "./" */
-	char *r = out, *w = out;
-	while (*r) {
-		if (r[0] == '.' && (r[1] == '/' || !r[1]) && (r == out || r[-1] == '/')) {
-			r += r[1] ? 2 : 1;
+	char *joined = entry[0] == '/' ? fy_xstrdup(entry) : fy_xasprintf("%s/%s", src_path ? src_path : "", entry);
+	char *out = fy_xmalloc(strlen(joined) + 1), *save = NULL;
+	size_t n = 0;
+	out[0] = 0;
+	for (char *seg = strtok_r(joined, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(seg, "."))
+			continue;
+		if (!strcmp(seg, "..")) {
+			char *slash = strrchr(out, '/');
+			n = slash ? (size_t)(slash - out) : 0;
+			out[n] = 0;
 			continue;
 		}
-		*w++ = *r++;
+		if (n)
+			out[n++] = '/';
+		strcpy(out + n, seg);
+		n += strlen(seg);
 	}
-	*w = 0;
-	size_t n = strlen(out);
-	while (n && out[n - 1] == '/')
-		out[--n] = 0;
+	free(joined);
 	return out;
 }
 
