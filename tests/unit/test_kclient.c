@@ -82,6 +82,9 @@ struct kube {
 };
 
 static pid_t live_pids[8];
+static char *dirs_to_remove[8];
+/* One shared server for the tests that do not restart it. */
+static struct kube shared;
 
 static void kill_all(void)
 {
@@ -90,6 +93,15 @@ static void kill_all(void)
 			kill(live_pids[i], SIGKILL);
 			waitpid(live_pids[i], NULL, 0);
 			live_pids[i] = 0;
+		}
+	for (int i = 0; i < 8; i++)
+		if (dirs_to_remove[i]) {
+			char *cmd = fy_xasprintf("rm -rf '%s'", dirs_to_remove[i]);
+			if (system(cmd) != 0)
+				fprintf(stderr, "warning: %s failed\n", cmd);
+			free(cmd);
+			free(dirs_to_remove[i]);
+			dirs_to_remove[i] = NULL;
 		}
 }
 
@@ -145,6 +157,8 @@ static int kube_start(struct kube *k)
 		k->dir = mktmp();
 		k->port = free_port();
 		k->kubeconfig = fy_xasprintf("%s/kubeconfig", k->dir);
+		if (k == &shared)
+			dirs_to_remove[0] = fy_xstrdup(k->dir);
 	}
 	char listen[64], *log = fy_xasprintf("%s/kube.log", k->dir);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", k->port);
@@ -191,8 +205,6 @@ static void kube_free(struct kube *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* One shared server for the tests that do not restart it. */
-static struct kube shared;
 
 static struct fy_kc *shared_client(void)
 {
