@@ -28,3 +28,14 @@ else
 	echo "bench: apiserver: could not build bench/apibench.c"
 fi
 # --- end of apiserver section ----------------------------------------------
+
+# ---------------------------------------------------------------------------
+# render: `ferry render` vs `kubectl kustomize` on generated kustomize and
+# directory inputs of 20, 1,000 and 4,000 resources: wall-time ratio,
+# growth, byte-identical output, process forks, peak RSS
+# (bench/render-bench.sh). Results: bench/results/render.txt. Knobs:
+# RENDER_BENCH_SIZES, RENDER_BENCH_RUNS, KUBECTL.
+# ---------------------------------------------------------------------------
+echo "== bench: render"
+FERRY="$FERRY" sh bench/render-bench.sh || echo "bench: render: render-bench.sh failed"
+# --- end of render section -------------------------------------------------
