@@ -2,6 +2,8 @@
  * fuzz_yaml.c - fy_yaml_load_all under small limits; every document that
  * loads must dump, and the dump must load back to an equal value
  * (json_equal): the writer's quoting agrees with the reader's resolution.
+ * The same input is also read with FY_YAML_SCHEMA_KYAML (kustomize's
+ * go-yaml v3 rules), which must fail cleanly or give dumpable documents.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +20,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.max_depth = 32;
 	lim.max_nodes = 20000;
 	lim.max_aliases = 200;
+	struct fy_err err12 = FY_ERR_INIT;
+	json_t *docs12 = fy_yaml_load_all_schema((const char *)data, size, "fuzz.yaml", &lim,
+						 FY_YAML_SCHEMA_KYAML, &err12);
+	if (!docs12 && (!err12.msg[0] || err12.code >= 0))
+		abort();
+	if (docs12) {
+		struct fy_buf b12;
+		fy_buf_init(&b12, 0);
+		if (fy_yaml_dump_all(docs12, &b12))
+			abort();
+		fy_buf_release(&b12);
+		json_decref(docs12);
+	}
 	json_t *docs = fy_yaml_load_all((const char *)data, size, "fuzz.yaml", &lim, &err);
 	if (!docs) {
 		if (!err.msg[0] || err.code >= 0)
