@@ -222,8 +222,13 @@ static void apps_cb(void *ud, enum fy_kc_event type, json_t *obj)
 		    json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
 				    FY_APP_REFRESH_ANN))
 			level = 3;
-		if (!old || level > 1 || !json_equal(json_object_get(old, "metadata"), json_object_get(obj, "metadata")) ||
-		    json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
+		const json_t *om = json_object_get(old, "metadata"), *nm = json_object_get(obj, "metadata");
+		/* our own status writes come back as events: those need no reconcile */
+		if (!old || level > 1 ||
+		    !json_equal(json_object_get(om, "annotations"), json_object_get(nm, "annotations")) ||
+		    !json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels")) ||
+		    !json_equal(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers")) ||
+		    json_object_get(nm, "deletionTimestamp"))
 			enqueue_locked(c, name, level, 0);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -428,7 +433,8 @@ out:
 
 /* render every source at its revision; *revs gets the SHAs (array of strings) */
 static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json_t *sources,
-			      const json_t *pinned, int force, json_t **revs, struct fy_err *err)
+			      const json_t *pinned, int force, json_t **revs, const char **type_name,
+			      struct fy_err *err)
 {
 	json_t *all = json_array(), *src;
 	size_t i;
@@ -468,6 +474,12 @@ static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json
 		ro.project = a->project;
 		ro.dest_namespace = a->dest_namespace;
 		ro.revision = sha;
+		if (type_name && i == 0) {
+			enum fy_render_type ty;
+			struct fy_err terr = FY_ERR_INIT;
+			if (fy_render_detect(src, vfs, &ty, &terr) == 0)
+				*type_name = fy_render_type_name(ty);
+		}
 		objs = fy_render_cache_render(c->rcache, jstr(src, "repoURL"), sha, src, vfs, &ro, NULL, err);
 		fy_vfs_free(vfs);
 		if (!objs)
@@ -852,8 +864,7 @@ static void set_condition(json_t *status, const json_t *old_status, const char *
 
 	/* keep the conditions of other types, replace ours */
 	json_array_foreach(json_object_get(old_status, "conditions"), i, o) {
-		if (strcmp(jstr(o, "type"), type) && strcmp(jstr(o, "type"), "ComparisonError") &&
-		    strcmp(jstr(o, "type"), "InvalidSpecError"))
+		if (strcmp(jstr(o, "type"), type))
 			json_array_append(conds, (json_t *)o);
 	}
 	if (msg)
@@ -915,6 +926,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	int force, need_resolve, cmp_done = 0;
 	long requeue_ms = 0, period_s, jitter_s, grace;
 	char revision[64] = "";
+	const char *source_type = NULL;
 	time_t now = time(NULL);
 
 	memset(&cmp, 0, sizeof(cmp));
@@ -951,13 +963,13 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		json_object_del(json_object_get(json_object_get(new, "metadata"), "annotations"), FY_APP_REFRESH_ANN);
 
 	if (a.spec_error) {
-		set_condition(status, old_status, "InvalidSpecError", a.spec_error);
+		set_condition(status, status, "InvalidSpecError", a.spec_error);
 		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 		goto write;
 	}
 	cl = cluster_for(c, &a, &err);
 	if (!cl) {
-		set_condition(status, old_status, "InvalidSpecError", err.msg);
+		set_condition(status, status, "InvalidSpecError", err.msg);
 		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 		requeue_ms = 10000;
 		goto write;
@@ -972,7 +984,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		fy_err_clear(&err);
 	}
 	if (fy_diff_ignore_compile(a.ignore_differences, cm, &rules, &err)) {
-		set_condition(status, old_status, "InvalidSpecError", err.msg);
+		set_condition(status, status, "InvalidSpecError", err.msg);
 		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 		goto write;
 	}
@@ -993,7 +1005,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 				json_array_append(pinned, json_object_get(s, "revision"));
 			}
 		}
-		targets = render_sources(c, &a, a.sources, pinned, force, &revs, &err);
+		targets = render_sources(c, &a, a.sources, pinned, force, &revs, &source_type, &err);
 		json_decref(pinned);
 	}
 	grace = c->o->repo_error_grace_s < 0 ? 180 : c->o->repo_error_grace_s;
@@ -1006,7 +1018,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 			requeue_ms = 10000;
 			goto write_nothing;
 		}
-		set_condition(status, old_status, "ComparisonError", err.msg);
+		set_condition(status, status, "ComparisonError", err.msg);
 		set_sync_health(status, "Unknown", jstr(json_object_get(old_status, "health"), "status")[0] ?
 				jstr(json_object_get(old_status, "health"), "status") : "Unknown",
 				jstr(json_object_get(old_status, "health"), "message"), old_status);
@@ -1021,7 +1033,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	{
 		struct fy_cmp_env env = { cmp_namespaced, cmp_get, cmp_children, cl->live, rules, &hcfg };
 		if (fy_compare(&a, targets, live, &env, &cmp, &err)) {
-			set_condition(status, old_status, "ComparisonError", err.msg);
+			set_condition(status, status, "ComparisonError", err.msg);
 			set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 			goto write;
 		}
@@ -1057,11 +1069,13 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		else
 			json_decref(imgs);
 		json_object_set_new(status, "summary", sum);
-		json_object_set_new(status, "sourceType",
-				    json_string(json_array_size(a.sources) && *jstr(json_array_get(a.sources, 0), "chart")
-							? "Helm" : "Directory"));
-		set_condition(status, old_status, "RepeatedResourceWarning", cmp.warning);
-		if (!cmp.warning)
+		if (source_type)
+			json_object_set_new(status, "sourceType", json_string(source_type));
+		set_condition(status, status, "RepeatedResourceWarning", cmp.warning);
+		set_condition(status, status, "InvalidSpecError", NULL);
+		/* a compare at the known revision says nothing about the repository:
+		 * a ComparisonError stays until git answers again */
+		if (need_resolve)
 			set_condition(status, status, "ComparisonError", NULL);
 		if (level >= 2 || !json_object_get(old_status, "reconciledAt")) {
 			char ts[40];
@@ -1120,7 +1134,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		} else if (as == FY_AUTOSYNC_WAIT) {
 			requeue_ms = wait_s * 1000 + 100;
 		} else if (as == FY_AUTOSYNC_ERROR) {
-			set_condition(status, old_status, "SyncError", msg);
+			set_condition(status, status, "SyncError", msg);
 		} else if (!a.automated || strcmp(jstr(json_object_get(status, "sync"), "status"), "OutOfSync")) {
 			set_condition(status, status, "SyncError", NULL);
 		}
