@@ -33,7 +33,9 @@ ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
 
 SRC := $(sort $(shell find src -name '*.c'))
 LIB_SRC := $(filter-out src/main.c,$(SRC))
-EMBED = kube_kinds:data/kube-kinds.tsv smp_keys:data/strategic-merge-keys.tsv
+EMBED = kube_kinds:data/kube-kinds.tsv smp_keys:data/strategic-merge-keys.tsv \
+	crd_app:data/crds/application-crd.yaml crd_appset:data/crds/applicationset-crd.yaml \
+	crd_appproj:data/crds/appproject-crd.yaml
 EMBED_C = $(foreach e,$(EMBED),$(BUILD)/gen/embed_$(word 1,$(subst :, ,$(e))).c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(EMBED_C:.c=.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -25,8 +25,6 @@ static int stub(int argc, char **argv, const char *usage, const char *desc)
 #define STUB(fn, usage, desc) \
 	int fn(int argc, char **argv) { return stub(argc, argv, usage, desc); }
 
-STUB(cmd_up, "ferry up [--data DIR] [--listen HOST:PORT] [--kubeconfig FILE] [--demo]",
-     "Start the embedded cluster, the controller and the API server in one process.")
 STUB(cmd_login, "ferry login SERVER [--username USER] [--password PASS]", "Log in to a ferry API server.")
 STUB(cmd_logout, "ferry logout [SERVER]", "Log out.")
 STUB(cmd_app, "ferry app COMMAND", "Manage applications.")

@@ -11,4 +11,11 @@ extern const unsigned long fy_embed_kube_kinds_len;
 extern const unsigned char fy_embed_smp_keys[];
 extern const unsigned long fy_embed_smp_keys_len;
 
+extern const unsigned char fy_embed_crd_app[];
+extern const unsigned long fy_embed_crd_app_len;
+extern const unsigned char fy_embed_crd_appset[];
+extern const unsigned long fy_embed_crd_appset_len;
+extern const unsigned char fy_embed_crd_appproj[];
+extern const unsigned long fy_embed_crd_appproj_len;
+
 #endif
