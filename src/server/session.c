@@ -14,7 +14,8 @@
  * Throttling: after FAIL_MAX failures (env ARGOCD_SESSION_FAILURE_MAX_FAIL_COUNT,
  * default 5) within the window (ARGOCD_SESSION_FAILURE_WINDOW_SECONDS,
  * default 300) every login of that user is refused until the window has
- * passed since the last failure; counters are persisted in
+ * passed since the last counted failure (attempts while locked out are
+ * refused without being counted); counters are persisted in
  * DATA/login-failures.json (survive restarts), at most 10 000 users are
  * tracked and a full table never evicts a locked user. Every login runs
  * exactly one bcrypt compare (a dummy hash for unknown users and locked
@@ -459,7 +460,8 @@ static int login(struct fy_sreq *r)
 	s->logins--;
 	if (!ok) {
 		s->n_login_fail++;
-		if (strlen(user) <= MAX_USER)
+		/* attempts while locked out do not extend the lockout */
+		if (strlen(user) <= MAX_USER && !lk)
 			record_failure(s, user, now);
 	} else {
 		s->n_login_ok++;
