@@ -91,7 +91,7 @@ deps:
 	sh scripts/deps.sh
 
 bench: all
-	sh bench/run.sh
+	FERRY=$(BUILD)/ferry sh bench/run.sh
 
 fuzz:
 	sh scripts/fuzz.sh
