@@ -25,8 +25,6 @@ static int stub(int argc, char **argv, const char *usage, const char *desc)
 #define STUB(fn, usage, desc) \
 	int fn(int argc, char **argv) { return stub(argc, argv, usage, desc); }
 
-STUB(cmd_login, "ferry login SERVER [--username USER] [--password PASS]", "Log in to a ferry API server.")
-STUB(cmd_logout, "ferry logout [SERVER]", "Log out.")
 STUB(cmd_app, "ferry app COMMAND", "Manage applications.")
 STUB(cmd_appset, "ferry appset COMMAND", "Manage application sets.")
 STUB(cmd_cluster, "ferry cluster COMMAND", "Manage clusters.")
