@@ -159,14 +159,20 @@ static void set_or_del(json_t *row, const char *k, const char *v)
 static void set_result(struct ctx *c, struct task *t, const char *status, const char *hphase, const char *msg)
 {
 	json_t *row;
+	char st[16], hp[16];
 
-	snprintf(t->status, sizeof(t->status), "%s", status ? status : "");
+	/* the arguments may point into t itself */
+	snprintf(st, sizeof(st), "%s", status ? status : "");
 	if (c->op.dry_run && hphase && !strcmp(hphase, "Running"))
 		hphase = "Succeeded";
-	snprintf(t->hphase, sizeof(t->hphase), "%s", hphase ? hphase : "");
-	if (msg && *msg) {
+	snprintf(hp, sizeof(hp), "%s", hphase ? hphase : "");
+	memcpy(t->status, st, sizeof(st));
+	memcpy(t->hphase, hp, sizeof(hp));
+	if (msg && *msg && msg != t->message) {
+		char *m = fy_xstrdup(msg);
+
 		free(t->message);
-		t->message = fy_xstrdup(msg);
+		t->message = m;
 	}
 	row = find_row(c, t);
 	if (!row) {
