@@ -750,6 +750,7 @@ int fy_server_run(const struct fy_server_opts *o, volatile sig_atomic_t *stop, s
 	}
 	while (!*stop) {
 		usleep(100 * 1000);
+		fy_server_session_flush(s, 0);
 		if (!s->w_apps || !s->w_cm || !s->w_secret) {
 			static int tick;
 			if (++tick % 10 == 0)
@@ -762,6 +763,8 @@ out:
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	fy_server_webhook_stop(s);
+	if (s->failures)
+		fy_server_session_flush(s, 1);
 	fy_kc_watch_stop(s->w_apps);
 	fy_kc_watch_stop(s->w_cm);
 	fy_kc_watch_stop(s->w_secret);

@@ -63,6 +63,7 @@ struct fy_srv {
 	json_t *failures;  /* user -> {"n":count,"t":last failure unix} */
 	json_t *revoked;   /* jti -> exp */
 	int logins;        /* in flight */
+	int failures_dirty;
 
 	struct fy_srv_wh *wh;
 
@@ -120,6 +121,8 @@ int fy_server_session_init(struct fy_srv *s, struct fy_err *err);
 /* authenticate r from its token (sets r->authed, r->user); 0 ok or missing, <0 with *why */
 int fy_server_authenticate(struct fy_sreq *r, const char **why);
 int fy_server_h_session(struct fy_sreq *r);
+/* write the failed-login table if it changed (force: even within a second of the last write) */
+void fy_server_session_flush(struct fy_srv *s, int force);
 
 /* apps.c */
 int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg);

@@ -16,7 +16,8 @@
  * default 300) every login of that user is refused until the window has
  * passed since the last counted failure (attempts while locked out are
  * refused without being counted); counters are persisted in
- * DATA/login-failures.json (survive restarts), at most 10 000 users are
+ * DATA/login-failures.json (survive restarts; written at most once a
+ * second under a flood, flushed by the run loop and at shutdown), at most 10 000 users are
  * tracked and a full table never evicts a locked user. Every login runs
  * exactly one bcrypt compare (a dummy hash for unknown users and locked
  * accounts) and gets the same answer on failure.
@@ -34,6 +35,7 @@
 #include "internal.h"
 #include "jwt.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define SUB "session"
@@ -377,12 +379,55 @@ static int locked(struct fy_srv *s, const char *user, time_t now)
 	return n >= max;
 }
 
-/* s->mu held */
-static void record_failure(struct fy_srv *s, const char *user, time_t now)
+/*
+ * Write s->failures or s->revoked (slot) to DATA/name outside s->mu: the
+ * copy is taken under s->mu, the fsync'd write happens under save_mu only,
+ * so slow disks never stall other requests and writes keep their order.
+ */
+static pthread_mutex_t save_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void save(struct fy_srv *s, const char *name, json_t **slot)
+{
+	pthread_mutex_lock(&save_mu);
+	pthread_mutex_lock(&s->mu);
+	json_t *copy = json_deep_copy(*slot);
+	pthread_mutex_unlock(&s->mu);
+	fy_server_persist(s, name, copy);
+	json_decref(copy);
+	pthread_mutex_unlock(&save_mu);
+}
+
+void fy_server_session_flush(struct fy_srv *s, int force)
+{
+	static uint64_t last;
+	uint64_t now = fy_now_ms();
+	pthread_mutex_lock(&s->mu);
+	int due = s->failures_dirty && (force || now - last >= 1000);
+	if (due) {
+		s->failures_dirty = 0;
+		last = now;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (due)
+		save(s, "login-failures.json", &s->failures);
+}
+
+/* s->mu held; returns 1 when the table changed */
+static int record_failure(struct fy_srv *s, const char *user, time_t now)
 {
 	json_t *e = json_object_get(s->failures, user);
 	long win = fail_window(), max = fail_max();
 	if (!e) {
+		if (json_object_size(s->failures) >= MAX_TRACKED / 2 && win > 0) {
+			/* drop entries whose window is over */
+			const char *k;
+			json_t *v;
+			void *tmp;
+			json_object_foreach_safe(s->failures, tmp, k, v) {
+				if (now - (time_t)json_integer_value(json_object_get(v, "t")) >= win)
+					json_object_del(s->failures, k);
+			}
+		}
 		if (json_object_size(s->failures) >= MAX_TRACKED) {
 			/* evict the oldest entry that is not locked; never a locked one */
 			const char *k, *victim = NULL;
@@ -398,7 +443,7 @@ static void record_failure(struct fy_srv *s, const char *user, time_t now)
 				}
 			}
 			if (!victim)
-				return;
+				return 0;
 			json_object_del(s->failures, victim);
 		}
 		e = json_pack("{s:i,s:I}", "n", 0, "t", (json_int_t)now);
@@ -410,7 +455,7 @@ static void record_failure(struct fy_srv *s, const char *user, time_t now)
 		n = 0;
 	json_object_set_new(e, "n", json_integer(n + 1));
 	json_object_set_new(e, "t", json_integer((json_int_t)now));
-	fy_server_persist(s, "login-failures.json", s->failures);
+	return 1;
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -456,21 +501,25 @@ static int login(struct fy_sreq *r)
 	} else {
 		ok = bcrypt_check(pass, hash);
 	}
+	int dirty = 0;
 	pthread_mutex_lock(&s->mu);
 	s->logins--;
 	if (!ok) {
 		s->n_login_fail++;
 		/* attempts while locked out do not extend the lockout */
 		if (strlen(user) <= MAX_USER && !lk)
-			record_failure(s, user, now);
+			dirty = record_failure(s, user, now);
 	} else {
 		s->n_login_ok++;
 		if (json_object_get(s->failures, user)) {
 			json_object_del(s->failures, user);
-			fy_server_persist(s, "login-failures.json", s->failures);
+			dirty = 1;
 		}
 	}
+	if (dirty)
+		s->failures_dirty = 1;
 	pthread_mutex_unlock(&s->mu);
+	fy_server_session_flush(s, 0);
 	if (!ok) {
 		fy_logkv(FY_LOG_WARN, SUB, "security=2", "failed login%s", lk ? " (account locked out)" : "");
 		json_decref(body);
@@ -513,8 +562,8 @@ static int logout(struct fy_sreq *r)
 			json_object_del(s->revoked, k);
 	}
 	json_object_set_new(s->revoked, jti, json_integer(exp));
-	fy_server_persist(s, "revoked-tokens.json", s->revoked);
 	pthread_mutex_unlock(&s->mu);
+	save(s, "revoked-tokens.json", &s->revoked);
 	r->set_cookie = fy_xasprintf("argocd.token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
 				     s->tls ? "; Secure" : "");
 	return fy_server_reply(r, 200, "application/json", "{}", 2);
