@@ -295,6 +295,15 @@ void fy_cliapp_list_row(struct fy_cli_table *t, const json_t *app)
 	free(cond);
 }
 
+char *fy_cliapp_op_signature(const json_t *app)
+{
+	const json_t *os = fy_cli_get(app, "status.operationState");
+	char *d = os ? json_dumps(os, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *sig = fy_xasprintf("%zu#%s", json_array_size(fy_cli_get(app, "status.history")), d ? d : "");
+	free(d);
+	return sig;
+}
+
 int fy_cliapp_op_pending(const json_t *app)
 {
 	if (json_is_object(json_object_get(app, "operation")))
@@ -347,6 +356,7 @@ int fy_cliapp_wait(struct fy_cli *c, const char *name, const struct fy_cliapp_wa
 	char *path = fy_xasprintf("/api/v1/applications/%s", esc);
 	uint64_t start = fy_now_ms();
 	char first_health[64] = "";
+	int seen_op = 0;
 	if (out)
 		*out = NULL;
 	for (;;) {
@@ -371,6 +381,14 @@ int fy_cliapp_wait(struct fy_cli *c, const char *name, const struct fy_cliapp_wa
 			ok = 0;
 		if (w->operation && fy_cliapp_op_pending(app))
 			ok = 0;
+		if (w->operation && w->prev_sig) {
+			if (json_is_object(json_object_get(app, "operation")))
+				seen_op = 1;
+			char *sig = fy_cliapp_op_signature(app);
+			if (!seen_op && !strcmp(sig, w->prev_sig))
+				ok = 0;
+			free(sig);
+		}
 		if (w->health || w->suspended || w->degraded) {
 			int hok = (w->health && !strcmp(health, "Healthy")) ||
 				  (w->suspended && !strcmp(health, "Suspended")) ||

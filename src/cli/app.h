@@ -43,7 +43,15 @@ struct fy_cliapp_wait {
 	int sync, health, operation, suspended, degraded, del;
 	int timeout_s;  /* 0: none */
 	int progress;   /* print TIMESTAMP rows as resources change */
+	/* with operation: an operation was requested just now; while the
+	 * application still shows prev_sig (fy_cliapp_op_signature before the
+	 * request) and no operation was seen, it counts as pending (the server
+	 * may answer from a cache that does not show the request yet) */
+	const char *prev_sig;
 };
+
+/* what identifies the last operation: operationState and history length (malloc'd) */
+char *fy_cliapp_op_signature(const json_t *app);
 /*
  * Poll the application until the wanted states hold. *out (may be NULL)
  * gets the last application seen. Returns 0, FY_ETIMEOUT ("timed out ...")

@@ -25,7 +25,6 @@ static int stub(int argc, char **argv, const char *usage, const char *desc)
 #define STUB(fn, usage, desc) \
 	int fn(int argc, char **argv) { return stub(argc, argv, usage, desc); }
 
-STUB(cmd_app, "ferry app COMMAND", "Manage applications.")
 STUB(cmd_appset, "ferry appset COMMAND", "Manage application sets.")
 STUB(cmd_cluster, "ferry cluster COMMAND", "Manage clusters.")
 STUB(cmd_repo, "ferry repo COMMAND", "Manage repositories.")
