@@ -32,7 +32,7 @@ run() { # name cmd...
 variants="build"
 [ "${FERRY_TEST_QUICK:-0}" = 1 ] || variants="build build/asan"
 for b in $variants; do
-	if [ "$b" = build ]; then mk="make -j$J"; else mk="make -j$J SANITIZE=1"; fi
+	if [ "$b" = build ]; then mk="make -j$J"; else mk="make -j$J SANITIZE=1 CC=${SAN_CC:-clang}"; fi
 	if ! $mk all unit fuzz-replay > "$LOG/make-$(basename $b).log" 2>&1; then
 		tail -30 "$LOG/make-$(basename $b).log"
 		echo "build ($b): 0 passed, 1 failed"

@@ -7,7 +7,9 @@
  * imagePullPolicy, terminationMessagePath, ...). Only missing fields are
  * set; nothing the client sent is changed.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include "defaults.h"
 
 static json_t *obj_at(json_t *o, const char *key)
@@ -69,8 +71,40 @@ static void template_defaults(json_t *spec, int job)
 		podspec_defaults(json_object_get(tpl, "spec"), job);
 }
 
+/* Secret stringData is write-only: merged into data (base64) on every write. */
+static void secret_string_data(json_t *obj)
+{
+	json_t *sd = json_object_get(obj, "stringData");
+	if (!sd)
+		return;
+	if (json_is_object(sd) && json_object_size(sd)) {
+		json_t *data = obj_at(obj, "data");
+		const char *k;
+		json_t *v;
+		json_object_foreach(sd, k, v) {
+			const char *s = json_string_value(v);
+			if (!s)
+				continue;
+			size_t n = strlen(s);
+			char *out = malloc(4 * ((n + 2) / 3) + 1);
+			if (!out)
+				continue;
+			EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
+			json_object_set_new(data, k, json_string(out));
+			free(out);
+		}
+	}
+	json_object_del(obj, "stringData");
+}
+
 void fy_defaults_apply(const char *group, const char *kind, json_t *obj)
 {
+	if (!*group && !strcmp(kind, "Secret")) {
+		secret_string_data(obj);
+		if (!json_object_get(obj, "type"))
+			json_object_set_new(obj, "type", json_string("Opaque"));
+		return;
+	}
 	json_t *spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
 		return;
