@@ -911,8 +911,15 @@ static int run_tasks(struct ctx *c, struct task **list, size_t n, int dry_run)
 
 		if (is_prune(t))
 			continue;
-		if (dry_run && (t->skip_dry_run || (!t->live && *t->ns && ns_being_created(c, t->ns))))
+		if (dry_run && (t->skip_dry_run || (!t->live && *t->ns && ns_being_created(c, t->ns)))) {
+			if (c->op.dry_run) {
+				/* an operation dry run must still settle the task */
+				char *ref = sync_apply_message(t->target, t->live, apply_mode(c, t), 1, 1);
+				set_result(c, t, "Synced", "Succeeded", ref);
+				free(ref);
+			}
 			continue;
+		}
 		if (apply_task(c, t, dry_run) == RUN_FAILED)
 			state = RUN_FAILED;
 	}
