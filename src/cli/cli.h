@@ -95,6 +95,26 @@ const char *fy_cli_grpc_name(int code);
 /* URL-escape one path segment or query value (malloc'd). */
 char *fy_cli_escape(const char *s);
 
+/* ---- verbs: what every client verb parses and opens */
+
+struct fy_cli_verb {
+	struct fy_cli_globals g;
+	struct fy_cli c;
+	struct fy_opt *opts;
+	char **pos;
+	int npos;
+	char *url_base;
+};
+/*
+ * Parse argv with local options plus the global ones (and -o when
+ * with_output), check the positional count (max_pos -1: any) and open the
+ * connection. Returns -1 to go on, else the exit code to return (after
+ * fy_cli_verb_end). url_base is "https://host:port".
+ */
+int fy_cli_verb_start(struct fy_cli_verb *v, int argc, char **argv, const struct fy_opt *local, int with_output,
+		      const char *usage, const char *desc, int min_pos, int max_pos);
+void fy_cli_verb_end(struct fy_cli_verb *v);
+
 /* ---- output */
 
 /* Validate -o against a list like "wide|json|yaml" (NULL output is ok). */

@@ -15,47 +15,6 @@
 #include "util/buf.h"
 #include "util/xalloc.h"
 
-/* what every verb parses: its own options, the global ones, positionals */
-struct verb {
-	struct fy_cli_globals g;
-	struct fy_cli c;
-	struct fy_opt *opts;
-	char **pos;
-	int npos;
-	char *url_base;
-};
-
-/* returns -1 to continue, else the exit code */
-static int verb_start(struct verb *v, int argc, char **argv, const struct fy_opt *local, int with_output,
-		      const char *usage, const char *desc, int min_pos, int max_pos)
-{
-	struct fy_err err = FY_ERR_INIT;
-	memset(v, 0, sizeof(*v));
-	fy_cli_globals_init(&v->g);
-	v->opts = fy_cli_opts(local, &v->g, with_output);
-	int r = fy_opt_parse(argc, argv, v->opts, usage, desc, &v->pos, &v->npos);
-	if (r == FY_OPT_HELP)
-		return FY_CLI_EXIT_OK;
-	if (r)
-		return FY_CLI_EXIT_USAGE;
-	if (v->npos < min_pos || (max_pos >= 0 && v->npos > max_pos)) {
-		fprintf(stderr, "error: wrong number of arguments\nusage: %s\n", usage);
-		return FY_CLI_EXIT_USAGE;
-	}
-	if (fy_cli_open(&v->c, &v->g, 1, &err))
-		return fy_cli_fail(&err);
-	v->url_base = fy_xasprintf("%s://%s", v->c.plaintext ? "http" : "https", v->c.server);
-	return -1;
-}
-
-static void verb_end(struct verb *v)
-{
-	fy_cli_release(&v->c);
-	free(v->opts);
-	free(v->pos);
-	free(v->url_base);
-}
-
 /* "ns/name" -> name (the namespace is the server's control namespace) */
 static const char *app_name(const char *q)
 {
@@ -71,7 +30,7 @@ static char *app_path(const char *name, const char *sub)
 	return p;
 }
 
-static int get_app(struct verb *v, const char *name, const char *refresh, json_t **app, struct fy_err *err)
+static int get_app(struct fy_cli_verb *v, const char *name, const char *refresh, json_t **app, struct fy_err *err)
 {
 	char *p = app_path(name, NULL);
 	if (refresh) {
@@ -88,7 +47,7 @@ static int get_app(struct verb *v, const char *name, const char *refresh, json_t
 
 static int app_list(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	char **projects = NULL;
 	const char *selector = NULL, *repo = NULL, *cluster = NULL, *path = NULL, *appns = NULL;
 	struct fy_err err = FY_ERR_INIT;
@@ -104,7 +63,7 @@ static int app_list(int argc, char **argv)
 		{ FY_OPT_STR, "app-namespace", 'N', &appns, "NS", "only applications in this namespace" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 1, "ferry app list [-o wide|name|json|yaml] [-p PROJ] [-l SELECTOR] [-r REPO]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 1, "ferry app list [-o wide|name|json|yaml] [-p PROJ] [-l SELECTOR] [-r REPO]",
 			     "List applications.", 0, 0);
 	if (ret >= 0)
 		goto out;
@@ -169,13 +128,13 @@ out:
 	fy_opt_list_free(projects);
 	json_decref(list);
 	fy_buf_release(&q);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
 /* ------------------------------------------------------------ get */
 
-static void print_app(const struct verb *v, const json_t *app, int show_op)
+static void print_app(const struct fy_cli_verb *v, const json_t *app, int show_op)
 {
 	fy_cliapp_print_summary(stdout, app, v->url_base);
 	if (show_op)
@@ -186,7 +145,7 @@ static void print_app(const struct verb *v, const json_t *app, int show_op)
 
 static int app_get(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	int refresh = 0, hard = 0, show_op = 0;
 	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL;
@@ -196,7 +155,7 @@ static int app_get(int argc, char **argv)
 		{ FY_OPT_FLAG, "show-operation", 0, &show_op, NULL, "show the last operation" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 1, "ferry app get APPNAME [-o wide|json|yaml] [--refresh|--hard-refresh]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 1, "ferry app get APPNAME [-o wide|json|yaml] [--refresh|--hard-refresh]",
 			     "Show an application: summary, conditions and resources.", 1, 1);
 	if (ret >= 0)
 		goto out;
@@ -215,7 +174,7 @@ static int app_get(int argc, char **argv)
 		print_app(&v, app, show_op);
 out:
 	json_decref(app);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
@@ -223,10 +182,10 @@ out:
 
 static int app_history(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL;
-	int ret = verb_start(&v, argc, argv, NULL, 1, "ferry app history APPNAME [-o wide|id]",
+	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry app history APPNAME [-o wide|id]",
 			     "Show the deployment history of an application.", 1, 1);
 	if (ret >= 0)
 		goto out;
@@ -242,14 +201,14 @@ static int app_history(int argc, char **argv)
 	fy_cliapp_print_history(stdout, app, v.g.output && !strcmp(v.g.output, "id"));
 out:
 	json_decref(app);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
 /* ------------------------------------------------------------ sync, rollback, wait */
 
 /* wait for the operation just requested, print the result; exit code */
-static int finish_operation(struct verb *v, const char *name, const char *prev, int timeout, const char *output,
+static int finish_operation(struct fy_cli_verb *v, const char *name, const char *prev, int timeout, const char *output,
 			    int full_sync)
 {
 	struct fy_err err = FY_ERR_INIT;
@@ -317,7 +276,7 @@ static json_t *parse_resource(const char *spec)
 
 static int app_sync(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	int prune = 0, dry = 0, async = 0, force = 0, timeout = 0, apply_oos = 0, server_side = 0, replace = 0;
 	const char *revision = NULL, *strategy = NULL;
 	char **resources = NULL;
@@ -338,7 +297,7 @@ static int app_sync(int argc, char **argv)
 		{ FY_OPT_INT, "timeout", 0, &timeout, "SECONDS", "give up waiting after this long (0: never)" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 1,
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 1,
 			     "ferry app sync APPNAME [--revision REV] [--prune] [--dry-run] [--async] [--timeout SECONDS]",
 			     "Sync an application to its target state and wait for the operation.", 1, 1);
 	if (ret >= 0)
@@ -404,13 +363,13 @@ out:
 	free(prev);
 	json_decref(app);
 	json_decref(body);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
 static int app_rollback(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	int prune = 0, dry = 0, timeout = 0;
 	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL, *body = NULL;
@@ -421,7 +380,7 @@ static int app_rollback(int argc, char **argv)
 		{ FY_OPT_INT, "timeout", 0, &timeout, "SECONDS", "give up waiting after this long (0: never)" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 1, "ferry app rollback APPNAME [ID] [--prune] [--timeout SECONDS]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 1, "ferry app rollback APPNAME [ID] [--prune] [--timeout SECONDS]",
 			     "Roll back to a deployment of the history (default: the previous one).", 1, 2);
 	if (ret >= 0)
 		goto out;
@@ -464,13 +423,13 @@ out:
 	free(prev);
 	json_decref(app);
 	json_decref(body);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
 static int app_wait(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	struct fy_cliapp_wait w;
 	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL;
@@ -485,7 +444,7 @@ static int app_wait(int argc, char **argv)
 		{ FY_OPT_INT, "timeout", 0, &w.timeout_s, "SECONDS", "give up after this long (0: never); exit 20" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 1,
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 1,
 			     "ferry app wait APPNAME... [--sync] [--health] [--operation] [--timeout SECONDS]",
 			     "Wait for applications to reach a state (default: synced, healthy, no operation).", 1, -1);
 	if (ret >= 0)
@@ -517,7 +476,7 @@ static int app_wait(int argc, char **argv)
 	}
 out:
 	json_decref(app);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
@@ -553,7 +512,7 @@ static int obj_matches(const json_t *obj, const json_t *item)
 
 static int app_diff(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	const char *revision = NULL;
 	int exit_code = 1, diff_code = 1, refresh = 0, hard = 0;
 	struct fy_err err = FY_ERR_INIT;
@@ -568,7 +527,7 @@ static int app_diff(int argc, char **argv)
 		{ FY_OPT_INT, "diff-exit-code", 0, &diff_code, "N", "exit code on a difference (default 1)" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 0, "ferry app diff APPNAME [--revision REV] [--exit-code=false]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app diff APPNAME [--revision REV] [--exit-code=false]",
 			     "Show the difference between the live state and the target state. Exit codes: 0 no "
 			     "difference, 1 difference, 2 usage, 20 other errors.", 1, 1);
 	if (ret >= 0)
@@ -663,7 +622,7 @@ out:
 	json_decref(mf);
 	json_decref(targets);
 	fy_buf_release(&out);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
@@ -671,7 +630,7 @@ out:
 
 static int app_delete(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	const char *cascade = NULL, *policy = NULL;
 	int yes = 0, wait = 0;
 	struct fy_err err = FY_ERR_INIT;
@@ -682,7 +641,7 @@ static int app_delete(int argc, char **argv)
 		{ FY_OPT_FLAG, "wait", 0, &wait, NULL, "wait until the application is gone" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 0, "ferry app delete APPNAME... [--cascade=false] [-p foreground|background] [-y]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app delete APPNAME... [--cascade=false] [-p foreground|background] [-y]",
 			     "Delete applications.", 1, -1);
 	if (ret >= 0)
 		goto out;
@@ -728,15 +687,15 @@ static int app_delete(int argc, char **argv)
 		printf("application '%s' deleted\n", name);
 	}
 out:
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
 static int app_terminate(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	struct fy_err err = FY_ERR_INIT;
-	int ret = verb_start(&v, argc, argv, NULL, 0, "ferry app terminate-op APPNAME",
+	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 0, "ferry app terminate-op APPNAME",
 			     "Terminate the running operation of an application.", 1, 1);
 	if (ret >= 0)
 		goto out;
@@ -748,7 +707,7 @@ static int app_terminate(int argc, char **argv)
 		printf("Application '%s' operation terminating\n", app_name(v.pos[0]));
 	free(p);
 out:
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
@@ -756,7 +715,7 @@ out:
 
 static int app_manifests(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	const char *source = "git", *revision = NULL;
 	struct fy_err err = FY_ERR_INIT;
 	json_t *doc = NULL;
@@ -765,7 +724,7 @@ static int app_manifests(int argc, char **argv)
 		{ FY_OPT_STR, "revision", 0, &revision, "REV", "revision of the git manifests" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 0, "ferry app manifests APPNAME [--source git|live] [--revision REV]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app manifests APPNAME [--source git|live] [--revision REV]",
 			     "Print the manifests of an application as YAML.", 1, 1);
 	if (ret >= 0)
 		goto out;
@@ -802,7 +761,7 @@ static int app_manifests(int argc, char **argv)
 	}
 out:
 	json_decref(doc);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
@@ -909,7 +868,7 @@ static int apply_spec(json_t *spec, const struct specflags *sf)
 
 static int app_create(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	struct specflags sf;
 	const char *file = NULL;
 	int upsert = 0;
@@ -924,7 +883,7 @@ static int app_create(int argc, char **argv)
 		{ FY_OPT_LIST, "label", 0, &labels, "KEY=VALUE", "label of the application" },
 		{ 0 },
 	};
-	int ret = verb_start(&v, argc, argv, local, 0,
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
 			     "ferry app create APPNAME --repo URL --path PATH --dest-server URL --dest-namespace NS [options] | -f FILE",
 			     "Create an application.", 0, 1);
 	if (ret >= 0)
@@ -988,19 +947,19 @@ out:
 	json_decref(app);
 	json_decref(docs);
 	json_decref(resp);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 
 static int app_set(int argc, char **argv)
 {
-	struct verb v;
+	struct fy_cli_verb v;
 	struct specflags sf;
 	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL, *resp = NULL;
 	specflags_init(&sf);
 	const struct fy_opt local[] = { SPEC_OPTS(sf), { 0 } };
-	int ret = verb_start(&v, argc, argv, local, 0, "ferry app set APPNAME [--sync-policy automated|none] [--repo URL] [options]",
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app set APPNAME [--sync-policy automated|none] [--repo URL] [options]",
 			     "Change the spec of an application.", 1, 1);
 	if (ret >= 0)
 		goto out;
@@ -1024,7 +983,7 @@ out:
 	fy_opt_list_free(sf.sync_opts);
 	json_decref(app);
 	json_decref(resp);
-	verb_end(&v);
+	fy_cli_verb_end(&v);
 	return ret;
 }
 

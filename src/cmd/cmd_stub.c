@@ -26,6 +26,3 @@ static int stub(int argc, char **argv, const char *usage, const char *desc)
 	int fn(int argc, char **argv) { return stub(argc, argv, usage, desc); }
 
 STUB(cmd_appset, "ferry appset COMMAND", "Manage application sets.")
-STUB(cmd_cluster, "ferry cluster COMMAND", "Manage clusters.")
-STUB(cmd_repo, "ferry repo COMMAND", "Manage repositories.")
-STUB(cmd_proj, "ferry proj COMMAND", "Manage projects.")
