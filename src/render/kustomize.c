@@ -114,7 +114,10 @@ static char *scalar_text(const json_t *v)
 
 struct gvk {
 	char *group, *version, *kind;
+	int cluster;            /* certainly cluster-scoped (is_cluster_scoped) */
 };
+
+static int is_cluster_scoped(const char *group, const char *version, const char *kind);
 
 static void gvk_from_obj(const json_t *o, struct gvk *g)
 {
@@ -128,6 +131,7 @@ static void gvk_from_obj(const json_t *o, struct gvk *g)
 		g->version = fy_xstrdup(av);
 	}
 	g->kind = fy_xstrdup(jstr0(o, "kind"));
+	g->cluster = is_cluster_scoped(g->group, g->version, g->kind);
 }
 
 static void gvk_free(struct gvk *g)
@@ -194,14 +198,18 @@ static const char *const cluster_scoped[] = {
 /* kustomize's IsCertainlyClusterScoped: unknown kinds are namespaced */
 static int is_cluster_scoped(const char *group, const char *version, const char *kind)
 {
-	char key[512];
-	if (*group)
-		snprintf(key, sizeof(key), "%s/%s/%s", group, version, kind);
-	else
-		snprintf(key, sizeof(key), "%s/%s", version, kind);
-	for (int i = 0; cluster_scoped[i]; i++)
-		if (!strcmp(cluster_scoped[i], key))
+	size_t gl = strlen(group), vl = strlen(version), kl = strlen(kind);
+	size_t len = (gl ? gl + 1 : 0) + vl + 1 + kl;
+	for (int i = 0; cluster_scoped[i]; i++) {
+		const char *e = cluster_scoped[i];
+		size_t el = strlen(e);
+		if (el != len || memcmp(e + el - kl, kind, kl) || e[el - kl - 1] != '/')
+			continue;
+		if (gl && (memcmp(e, group, gl) || e[gl] != '/'))
+			continue;
+		if (!memcmp(e + (gl ? gl + 1 : 0), version, vl))
 			return 1;
+	}
 	return 0;
 }
 
@@ -261,7 +269,7 @@ static void res_free(struct res *r)
 
 static int res_cluster_scoped(const struct res *r)
 {
-	return is_cluster_scoped(r->gvk.group, r->gvk.version, r->gvk.kind);
+	return r->gvk.cluster;
 }
 
 /* ResId.EffectiveNamespace */
@@ -276,7 +284,13 @@ static const char *eff_ns_of(const char *g, const char *v, const char *k, const 
 
 static const char *res_eff_ns(const struct res *r)
 {
-	return eff_ns_of(r->gvk.group, r->gvk.version, r->gvk.kind, res_ns(r));
+	const char *ns;
+	if (r->gvk.cluster)
+		return "_non_namespaceable_";
+	ns = res_ns(r);
+	if (!*ns || !strcmp(ns, "default"))
+		return "default";
+	return ns;
 }
 
 static void res_store_prev_id(struct res *r)
@@ -1820,26 +1834,6 @@ static void free_segs(char **segs)
 	free(segs);
 }
 
-/* Apply set to every field the spec path names in r->obj (gvk already matched). */
-static int apply_path(struct res *r, const char *path, int create, int create_kind, setfn set,
-		      void *ctx, struct fy_err *err)
-{
-	struct walk w = { 0 };
-	struct slot top = { NULL, NULL, 0 };
-	int rc;
-	w.nseg = split_path(path, &w.segs);
-	w.create = create;
-	w.create_kind = create_kind;
-	w.set = set;
-	w.ctx = ctx;
-	w.err = err;
-	w.path = path;
-	rc = walk_node(&w, &top, r->obj, 0);
-	free_segs(w.segs);
-	return rc;
-}
-
-static int split_path(const char *path, char ***segs_out);
 
 /* apply_path with the spec's cached split path */
 static int apply_spec(struct res *r, struct fspec *f, int create, int create_kind, setfn set,
@@ -1865,6 +1859,20 @@ static int fs_matches(const struct fspec *f, const struct res *r)
 	return gvk_selected(r->gvk.group, r->gvk.version, r->gvk.kind, f->g, f->v, f->k);
 }
 
+/* The specs of one section, in configuration order (caller frees the array). */
+static struct fspec **section_specs(struct acc *a, const char *section, size_t *n)
+{
+	struct fspec **v = NULL;
+	size_t m = 0;
+	for (size_t k = 0; k < a->cfg.n; k++)
+		if (!strcmp(a->cfg.v[k].section, section)) {
+			v = fy_xrealloc(v, (m + 1) * sizeof(*v));
+			v[m++] = &a->cfg.v[k];
+		}
+	*n = m;
+	return v;
+}
+
 /* ---- namespace ---- */
 
 struct nsctx {
@@ -1887,6 +1895,8 @@ static int xf_namespace(struct kctx *c, const struct kt *t, struct acc *a, const
 {
 	struct nsctx x = { ns };
 	int rc;
+	size_t nsp;
+	struct fspec **sp = section_specs(a, "namespace", &nsp);
 	for (size_t i = 0; i < a->rm.n; i++) {
 		struct res *r = a->rm.v[i];
 		if (!json_object_size(r->obj))
@@ -1905,9 +1915,9 @@ static int xf_namespace(struct kctx *c, const struct kt *t, struct acc *a, const
 					json_object_set_new(e, "namespace", json_string(ns));
 			}
 		}
-		for (size_t k = 0; k < a->cfg.n; k++) {
-			const struct fspec *f = &a->cfg.v[k];
-			if (strcmp(f->section, "namespace") || !fs_matches(f, r))
+		for (size_t k = 0; k < nsp; k++) {
+			struct fspec *f = sp[k];
+			if (!fs_matches(f, r))
 				continue;
 			if (!strcmp(f->path, "metadata/namespace"))
 				continue;
@@ -1916,11 +1926,14 @@ static int xf_namespace(struct kctx *c, const struct kt *t, struct acc *a, const
 			if (rb && !strcmp(f->path, "subjects/namespace") &&
 			    (!strcmp(f->k, "RoleBinding") || !strcmp(f->k, "ClusterRoleBinding")))
 				continue;
-			rc = apply_path(r, f->path, f->create, CK_SCALAR, set_ns_scalar, &x, c->err);
-			if (rc)
+			rc = apply_spec(r, f, f->create, CK_SCALAR, set_ns_scalar, &x, c->err);
+			if (rc) {
+				free(sp);
 				return fy_err_prefix(c->err, "kustomization \"%s\": namespace", t->file);
+			}
 		}
 	}
+	free(sp);
 	acc_invalidate(a);
 	return acc_index(c, a, t->file) ? fy_err_prefix(c->err, "namespace transformation produces ID conflict") : 0;
 }
@@ -1948,6 +1961,8 @@ static int xf_prefix_suffix(struct kctx *c, const struct kt *t, struct acc *a, c
 {
 	struct psctx x = { suffix ? NULL : val, suffix ? val : NULL };
 	const char *section = suffix ? "nameSuffix" : "namePrefix";
+	size_t nsp;
+	struct fspec **sp = section_specs(a, section, &nsp);
 	for (size_t i = 0; i < a->rm.n; i++) {
 		struct res *r = a->rm.v[i];
 		const char *okind = res_org_kind(r);
@@ -1955,10 +1970,8 @@ static int xf_prefix_suffix(struct kctx *c, const struct kt *t, struct acc *a, c
 		if (!strcmp(okind, "CustomResourceDefinition") || !strcmp(okind, "Namespace") ||
 		    (!strcmp(okind, "APIService") && !strcmp(r->gvk.group, "apiregistration.k8s.io")))
 			continue;
-		for (size_t k = 0; k < a->cfg.n; k++) {
-			const struct fspec *f = &a->cfg.v[k];
-			if (strcmp(f->section, section))
-				continue;
+		for (size_t k = 0; k < nsp; k++) {
+			struct fspec *f = sp[k];
 			if (!gvk_selected(r->gvk.group, r->gvk.version, okind, f->g, f->v, f->k))
 				continue;
 			if (!strcmp(f->path, "metadata/name")) {
@@ -1966,10 +1979,13 @@ static int xf_prefix_suffix(struct kctx *c, const struct kt *t, struct acc *a, c
 				if (*val)
 					res_store_prev_id(r);
 			}
-			if (apply_path(r, f->path, 0, CK_NONE, set_prefix_suffix, &x, c->err))
+			if (apply_spec(r, f, 0, CK_NONE, set_prefix_suffix, &x, c->err)) {
+				free(sp);
 				return fy_err_prefix(c->err, "kustomization \"%s\": %s", t->file, section);
+			}
 		}
 	}
+	free(sp);
 	acc_invalidate(a);
 	return 0;
 }
@@ -2004,7 +2020,7 @@ static int set_map_entries(const struct slot *s, void *vctx)
 
 /* apply pairs to the fields of the given sections (and extra specs) */
 static int apply_map_specs(struct kctx *c, struct acc *a, const json_t *pairs,
-			   const struct fspec *specs, size_t nspecs, const char *what)
+			   struct fspec *specs, size_t nspecs, const char *what)
 {
 	struct mapctx x = { pairs };
 	if (!json_is_object(pairs) || !json_object_size(pairs))
@@ -2014,7 +2030,7 @@ static int apply_map_specs(struct kctx *c, struct acc *a, const json_t *pairs,
 		for (size_t k = 0; k < nspecs; k++) {
 			if (!fs_matches(&specs[k], r))
 				continue;
-			if (apply_path(r, specs[k].path, specs[k].create, CK_MAP, set_map_entries, &x, c->err))
+			if (apply_spec(r, &specs[k], specs[k].create, CK_MAP, set_map_entries, &x, c->err))
 				return fy_err_prefix(c->err, "%s", what);
 		}
 	}
@@ -2263,14 +2279,17 @@ static int set_image_slot(const struct slot *s, void *vctx)
 static int xf_images(struct kctx *c, const struct kt *t, struct acc *a)
 {
 	json_t *imgs = json_object_get(t->k, "images"), *e;
-	size_t i;
+	size_t i, nsp;
+	struct fspec **sp = section_specs(a, "images", &nsp);
 	json_array_foreach(imgs, i, e) {
 		struct imgctx x = { 0 };
 		const char *fields[] = { "newName", "newTag", "digest", "tagSuffix" };
 		char *vals[4] = { 0 };
-		if (!json_is_object(e) || !jstr(e, "name"))
+		if (!json_is_object(e) || !jstr(e, "name")) {
+			free(sp);
 			return fy_err_set(c->err, FY_EINVALID, "kustomization \"%s\": images[%zu]: missing name",
 					  t->file, i);
+		}
 		for (int f = 0; f < 4; f++)
 			vals[f] = scalar_text(json_object_get(e, fields[f]));
 		x.name = jstr(e, "name");
@@ -2283,13 +2302,14 @@ static int xf_images(struct kctx *c, const struct kt *t, struct acc *a)
 			if (!strcmp(res->gvk.kind, "CustomResourceDefinition"))
 				continue;
 			image_walk(res->obj, &x, 0);
-			for (size_t k = 0; k < a->cfg.n; k++) {
-				const struct fspec *f = &a->cfg.v[k];
-				if (strcmp(f->section, "images") || !fs_matches(f, res))
+			for (size_t k = 0; k < nsp; k++) {
+				struct fspec *f = sp[k];
+				if (!fs_matches(f, res))
 					continue;
-				if (apply_path(res, f->path, 0, CK_NONE, set_image_slot, &x, c->err)) {
+				if (apply_spec(res, f, 0, CK_NONE, set_image_slot, &x, c->err)) {
 					for (int q = 0; q < 4; q++)
 						free(vals[q]);
+					free(sp);
 					return fy_err_prefix(c->err, "kustomization \"%s\": images[%zu]", t->file, i);
 				}
 			}
@@ -2297,6 +2317,7 @@ static int xf_images(struct kctx *c, const struct kt *t, struct acc *a)
 		for (int f = 0; f < 4; f++)
 			free(vals[f]);
 	}
+	free(sp);
 	return 0;
 }
 
@@ -2353,7 +2374,7 @@ static int xf_replicas(struct kctx *c, const struct kt *t, struct acc *a)
 				if (!sel)
 					continue;
 				found = 1;
-				if (apply_path(res, f->path, 1, CK_SCALAR, set_replicas, &x, c->err))
+				if (apply_spec(res, (struct fspec *)f, 1, CK_SCALAR, set_replicas, &x, c->err))
 					return fy_err_prefix(c->err, "kustomization \"%s\": replicas[%zu]", t->file, i);
 			}
 		}
