@@ -1164,24 +1164,43 @@ int fy_smp_kind_supported(const char *group, const char *kind)
 	return 0;
 }
 
-json_t *fy_smp_apply(const json_t *original, const json_t *patch,
-		     const char *group, const char *kind, struct fy_err *err)
+static json_t *smp_apply(json_t *orig, const json_t *patch, const char *group, const char *kind,
+			 struct fy_err *err)
 {
 	struct ctx c;
 	struct opts o = { 1, 1 };
-	json_t *orig, *p, *r;
+	json_t *p, *r;
 
 	ctx_init(&c, group, kind, err);
+	p = json_deep_copy(patch);
+	r = merge_map(&c, orig, p, "", &o, 0);
+	json_decref(p);
+	return r;
+}
+
+json_t *fy_smp_apply(const json_t *original, const json_t *patch,
+		     const char *group, const char *kind, struct fy_err *err)
+{
+	json_t *orig, *r;
+
 	if (!json_is_object(patch) || (original && !json_is_object(original))) {
 		fy_err_set(err, FY_EBADREQUEST, "%s", ERR_BAD_DOC);
 		return NULL;
 	}
 	orig = original ? json_deep_copy(original) : json_object();
-	p = json_deep_copy(patch);
-	r = merge_map(&c, orig, p, "", &o, 0);
+	r = smp_apply(orig, patch, group, kind, err);
 	json_decref(orig);
-	json_decref(p);
 	return r;
+}
+
+json_t *fy_smp_apply_inplace(json_t *original, const json_t *patch,
+			     const char *group, const char *kind, struct fy_err *err)
+{
+	if (!json_is_object(patch) || !json_is_object(original)) {
+		fy_err_set(err, FY_EBADREQUEST, "%s", ERR_BAD_DOC);
+		return NULL;
+	}
+	return smp_apply(original, patch, group, kind, err);
 }
 
 /* ---- create (diff) ---- */

@@ -54,6 +54,12 @@ int fy_smp_kind_supported(const char *group, const char *kind);
 json_t *fy_smp_apply(const json_t *original, const json_t *patch,
 		     const char *group, const char *kind, struct fy_err *err);
 
+/* fy_smp_apply that edits original in place instead of copying it first
+ * (for callers that own original and discard it for the result): the same
+ * result; original is left partly patched on error. */
+json_t *fy_smp_apply_inplace(json_t *original, const json_t *patch,
+			     const char *group, const char *kind, struct fy_err *err);
+
 /* Two-way patch turning original into modified (CreateTwoWayMergePatch:
  * with $setElementOrder directives). NULL arguments mean {}. */
 json_t *fy_smp_create(const json_t *original, const json_t *modified,

@@ -2241,8 +2241,20 @@ static void image_update(json_t *container, struct imgctx *x)
 	free(digest);
 }
 
-/* LegacyFilter: every containers/initContainers list anywhere in the object */
-static void image_walk(json_t *node, struct imgctx *x, int depth)
+/* borrowed container objects of one resource, in LegacyFilter visiting order */
+struct ctrlist {
+	json_t **v;
+	size_t n, alloc;
+	int done;
+};
+
+/*
+ * LegacyFilter: every containers/initContainers list anywhere in the
+ * object. The walk only collects the container maps: the images
+ * transformer replaces "image" strings in them and never changes the
+ * shape of the tree, so one walk serves every images entry.
+ */
+static void image_walk(json_t *node, struct ctrlist *l, int depth)
 {
 	if (depth > 200)
 		return;
@@ -2250,20 +2262,26 @@ static void image_walk(json_t *node, struct imgctx *x, int depth)
 		const char *k;
 		json_t *v;
 		json_object_foreach(node, k, v) {
-			image_walk(v, x, depth + 1);
+			image_walk(v, l, depth + 1);
 			if ((!strcmp(k, "containers") || !strcmp(k, "initContainers")) && json_is_array(v)) {
 				size_t i;
 				json_t *e;
-				json_array_foreach(v, i, e)
-					if (json_is_object(e))
-						image_update(e, x);
+				json_array_foreach(v, i, e) {
+					if (!json_is_object(e))
+						continue;
+					if (l->n == l->alloc) {
+						l->alloc = l->alloc ? l->alloc * 2 : 4;
+						l->v = fy_xrealloc(l->v, l->alloc * sizeof(*l->v));
+					}
+					l->v[l->n++] = e;
+				}
 			}
 		}
 	} else if (json_is_array(node)) {
 		size_t i;
 		json_t *e;
 		json_array_foreach(node, i, e)
-			image_walk(e, x, depth + 1);
+			image_walk(e, l, depth + 1);
 	}
 }
 
@@ -2280,15 +2298,21 @@ static int xf_images(struct kctx *c, const struct kt *t, struct acc *a)
 {
 	json_t *imgs = json_object_get(t->k, "images"), *e;
 	size_t i, nsp;
-	struct fspec **sp = section_specs(a, "images", &nsp);
+	struct fspec **sp;
+	struct ctrlist *ctrs;
+	int rc = 0;
+	if (!json_array_size(imgs))
+		return 0;
+	sp = section_specs(a, "images", &nsp);
+	ctrs = fy_xcalloc(a->rm.n ? a->rm.n : 1, sizeof(*ctrs));
 	json_array_foreach(imgs, i, e) {
 		struct imgctx x = { 0 };
 		const char *fields[] = { "newName", "newTag", "digest", "tagSuffix" };
 		char *vals[4] = { 0 };
 		if (!json_is_object(e) || !jstr(e, "name")) {
-			free(sp);
-			return fy_err_set(c->err, FY_EINVALID, "kustomization \"%s\": images[%zu]: missing name",
-					  t->file, i);
+			rc = fy_err_set(c->err, FY_EINVALID, "kustomization \"%s\": images[%zu]: missing name",
+					t->file, i);
+			goto out;
 		}
 		for (int f = 0; f < 4; f++)
 			vals[f] = scalar_text(json_object_get(e, fields[f]));
@@ -2301,7 +2325,13 @@ static int xf_images(struct kctx *c, const struct kt *t, struct acc *a)
 			struct res *res = a->rm.v[r];
 			if (!strcmp(res->gvk.kind, "CustomResourceDefinition"))
 				continue;
-			image_walk(res->obj, &x, 0);
+			struct ctrlist *cl = &ctrs[r];
+			if (!cl->done) {
+				image_walk(res->obj, cl, 0);
+				cl->done = 1;
+			}
+			for (size_t q = 0; q < cl->n; q++)
+				image_update(cl->v[q], &x);
 			for (size_t k = 0; k < nsp; k++) {
 				struct fspec *f = sp[k];
 				if (!fs_matches(f, res))
@@ -2309,16 +2339,20 @@ static int xf_images(struct kctx *c, const struct kt *t, struct acc *a)
 				if (apply_spec(res, f, 0, CK_NONE, set_image_slot, &x, c->err)) {
 					for (int q = 0; q < 4; q++)
 						free(vals[q]);
-					free(sp);
-					return fy_err_prefix(c->err, "kustomization \"%s\": images[%zu]", t->file, i);
+					rc = fy_err_prefix(c->err, "kustomization \"%s\": images[%zu]", t->file, i);
+					goto out;
 				}
 			}
 		}
 		for (int f = 0; f < 4; f++)
 			free(vals[f]);
 	}
+out:
+	for (size_t r = 0; r < a->rm.n; r++)
+		free(ctrs[r].v);
+	free(ctrs);
 	free(sp);
-	return 0;
+	return rc;
 }
 
 /* ---- replicas ---- */
@@ -2868,7 +2902,8 @@ static int smp_into(struct kctx *c, struct res *r, const json_t *patch, int allo
 	}
 	if (allow_name || allow_kind)
 		res_store_prev_id(r);
-	out = fy_smp_apply(r->obj, patch, r->gvk.group, r->gvk.kind, c->err);
+	/* r owns its object and replaces it with the result: patch it in place */
+	out = fy_smp_apply_inplace(r->obj, patch, r->gvk.group, r->gvk.kind, c->err);
 	if (!out) {
 		rc = fy_err_prefix(c->err, "%s", what);
 		goto done;
