@@ -6,6 +6,18 @@
 . tests/e2e/lib.sh
 command -v kubectl >/dev/null 2>&1 || test_skip_all "kubectl not installed"
 
+# lib.sh documents test_expect_failure but does not define it (yet)
+if ! command -v test_expect_failure >/dev/null 2>&1; then
+	test_expect_failure() {
+		if (cd "$TRASH" && eval "$2") > "$TRASH/.out" 2>&1; then
+			echo "ok $TEST_NAME: $1 # known breakage is fixed now"
+		else
+			echo "ok $TEST_NAME: $1 # TODO known breakage"
+		fi
+		T_PASS=$((T_PASS + 1))
+	}
+fi
+
 D=$TRASH/up
 "$FERRY" up --data "$D" --listen 127.0.0.1:0 --kube-listen 127.0.0.1:0 --demo > "$TRASH/up.out" 2> "$TRASH/up.err" &
 echo $! >> "$TRASH/.pids"
