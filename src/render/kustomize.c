@@ -435,8 +435,18 @@ static int idx_get(const struct idx *x, const char *key, size_t *val)
 /* id key for conflicts: ResId.Equals compares the effective namespace */
 static char *res_key(const struct res *r)
 {
-	return fy_xasprintf("%s|%s|%s|%s|%s", r->gvk.group, r->gvk.version, r->gvk.kind,
-			    res_name(r), res_eff_ns(r));
+	const char *part[5] = { r->gvk.group, r->gvk.version, r->gvk.kind, res_name(r), res_eff_ns(r) };
+	size_t len[5], total = 0;
+	char *out, *p;
+	for (int i = 0; i < 5; i++)
+		total += (len[i] = strlen(part[i])) + 1;
+	p = out = fy_xmalloc(total);
+	for (int i = 0; i < 5; i++) {
+		memcpy(p, part[i], len[i]);
+		p += len[i];
+		*p++ = i < 4 ? '|' : 0;
+	}
+	return out;
 }
 
 /* ---- transformer configuration (field specs) ---- */
@@ -1770,8 +1780,14 @@ static int walk_node(struct walk *w, const struct slot *s, json_t *node, int seg
 	const char *name = w->segs[seg];
 	size_t nl = strlen(name);
 	int is_seq = nl > 2 && !strcmp(name + nl - 2, "[]");
-	char *fname = fy_xstrndup(name, is_seq ? nl - 2 : nl);
-	json_t *field = json_object_get(node, fname);
+	char sbuf[64];
+	char *fname = is_seq ? (nl - 2 < sizeof(sbuf) ? sbuf : fy_xmalloc(nl - 1)) : (char *)name;
+	if (is_seq) {
+		memcpy(fname, name, nl - 2);
+		fname[nl - 2] = 0;
+	}
+	void *it = json_object_iter_at(node, fname);
+	json_t *field = it ? json_object_iter_value(it) : NULL;
 	int rc = 0;
 	if (!w->create || w->create_kind == CK_NONE || is_seq) {
 		if (!field)
@@ -1788,10 +1804,13 @@ static int walk_node(struct walk *w, const struct slot *s, json_t *node, int seg
 		}
 	}
 	struct slot fs = { node, NULL, 0 };
-	fs.key = json_object_iter_key(json_object_iter_at(node, fname));
+	if (!it || json_object_iter_value(it) != field)
+		it = json_object_iter_at(node, fname);
+	fs.key = json_object_iter_key(it);
 	rc = walk_node(w, &fs, field, seg + 1);
 out:
-	free(fname);
+	if (fname != name && fname != sbuf)
+		free(fname);
 	return rc;
 }
 
@@ -1950,8 +1969,13 @@ static int set_prefix_suffix(const struct slot *s, void *vctx)
 	json_t *cur = slot_get(s);
 	if (!json_is_string(cur))
 		return 0;
-	char *v = fy_xasprintf("%s%s%s", x->prefix ? x->prefix : "", json_string_value(cur),
-			       x->suffix ? x->suffix : "");
+	const char *pre = x->prefix ? x->prefix : "", *suf = x->suffix ? x->suffix : "";
+	size_t pl = strlen(pre), cl = strlen(json_string_value(cur)), sl = strlen(suf);
+	char *v = fy_xmalloc(pl + cl + sl + 1);
+	memcpy(v, pre, pl);
+	memcpy(v + pl, json_string_value(cur), cl);
+	memcpy(v + pl + cl, suf, sl);
+	v[pl + cl + sl] = 0;
 	slot_set(s, json_string(v));
 	free(v);
 	return 0;
