@@ -190,6 +190,18 @@ test_expect_success 'a config readable by others is refused' '
 	cp $XDG_CONFIG_HOME/ferry/config open && chmod 644 open &&
 	"$FERRY" app list --config open 2> err; test $? = 20 && grep -q "must be 0600" err
 '
+test_expect_success 'bash completion: verbs, flags and application names' '
+	command -v bash > /dev/null || return 0
+	PATH=$(dirname "$FERRY"):$PATH bash -c ". $ROOT/scripts/completion.bash
+		COMP_WORDS=(ferry app ro); COMP_CWORD=2; _ferry; echo \${COMPREPLY[*]}
+		COMP_WORDS=(ferry app sync --as); COMP_CWORD=3; _ferry; echo \${COMPREPLY[*]}
+		COMP_WORDS=(ferry app get fraud); COMP_CWORD=3; _ferry; echo \${COMPREPLY[*]}" > out &&
+	test_cmp - out <<-EOT
+	rollback
+	--async
+	fraud-detector
+	EOT
+'
 test_expect_success 'logout revokes the token' '
 	"$FERRY" logout | grep -q "Logged out" &&
 	! grep -q auth-token $XDG_CONFIG_HOME/ferry/config &&
