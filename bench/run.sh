@@ -39,3 +39,16 @@ fi
 echo "== bench: render"
 FERRY="$FERRY" sh bench/render-bench.sh || echo "bench: render: render-bench.sh failed"
 # --- end of render section -------------------------------------------------
+
+# ---------------------------------------------------------------------------
+# controller: `ferry controller` against a fresh `ferry kube` with 1,000
+# Applications x 20 resources from one file:// git repository: cold sync
+# objects/s, API writes per app sync, no-op full refresh (time, writes,
+# renders), controller peak RSS, selfHeal drift p50/p99
+# (bench/ctrlbench.sh). Results: bench/results/controller.txt. Knobs:
+# CTRLBENCH_SIZES (default "10 100 1000"), CTRLBENCH_RES, CTRLBENCH_HEAL,
+# CTRLBENCH_TIMEOUT, CTRLBENCH_SIMULATOR, KUBECTL.
+# ---------------------------------------------------------------------------
+echo "== bench: controller"
+FERRY="$FERRY" sh bench/ctrlbench.sh || echo "bench: controller: ctrlbench.sh failed"
+# --- end of controller section ---------------------------------------------
