@@ -38,6 +38,34 @@ test_expect_success 'login with the password read by the seed kubectl line' '
 	test "$(stat -c %a $XDG_CONFIG_HOME/ferry/config)" = 600 &&
 	grep -q "current-context: $S" $XDG_CONFIG_HOME/ferry/config
 '
+cat > "$TRASH/ptylogin.py" <<'EOF'
+import os, pty, sys, time
+ferry, server, pw = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(ferry, [ferry, "login", server, "--insecure"])
+out = b""
+def read_until(tok, t=20):
+    global out
+    end = time.time() + t
+    while tok not in out and time.time() < end:
+        try:
+            out += os.read(fd, 1024)
+        except OSError:
+            break
+read_until(b"Username: "); os.write(fd, b"admin\n")
+read_until(b"Password: "); os.write(fd, pw.encode() + b"\n")
+read_until(b"updated")
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(st))
+EOF
+test_expect_success 'on a terminal login prompts for the user and the password, without echo' '
+	XDG_CONFIG_HOME=$TRASH/xdg-pty python3 $TRASH/ptylogin.py "$FERRY" $S "$(cat pw)" > out &&
+	grep -q "^Username: admin" out && grep -q "logged in successfully" out &&
+	! grep -qF "$(cat pw)" out &&
+	test -s $TRASH/xdg-pty/ferry/config
+'
 test_expect_success 'a bad password exits 20 with Unauthenticated' '
 	test_must_fail "$FERRY" login $S --username admin --password wrong --insecure 2> err < /dev/null;
 	"$FERRY" login $S --username admin --password wrong --insecure 2> err < /dev/null; test $? = 20 &&
