@@ -268,7 +268,8 @@ int fy_compare(const struct fy_app *a, const json_t *targets, const json_t *live
 				out->out_of_sync = 1;
 		}
 	}
-	qsort(out->v, out->n, sizeof(*out->v), item_cmp);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), item_cmp);
 
 	/* 4. health */
 	hr = fy_xcalloc(out->n ? out->n : 1, sizeof(*hr));

@@ -389,6 +389,14 @@ static void free_index(struct fy_map *idx)
 	fy_map_release(idx);
 }
 
+static void *stop_one(void *p)
+{
+	struct kindinfo *ki = p;
+	fy_kc_watch_stop(ki->w);
+	ki->w = NULL;
+	return NULL;
+}
+
 void fy_live_free(struct fy_live *l)
 {
 	struct fy_map_ent *it;
@@ -396,22 +404,33 @@ void fy_live_free(struct fy_live *l)
 	if (!l)
 		return;
 	l->stopping = 1;
-	/* stop watches without the mutex held (their callbacks take it) */
-	for (;;) {
-		struct kindinfo *ki = NULL;
+	/* stop watches without the mutex held (their callbacks take it), all
+	 * at once: each stop may take up to a poll interval */
+	{
+		struct kindinfo **v;
+		pthread_t *th;
+		int *ok;
+		size_t n = 0, i;
+
 		pthread_mutex_lock(&l->mu);
-		it = fy_map_next(&l->kinds, NULL);
-		if (it) {
-			ki = it->val;
-			char *k = fy_xstrdup(it->key);
-			fy_map_del(&l->kinds, k);
-			free(k);
-		}
+		v = fy_xcalloc(l->kinds.n + 1, sizeof(*v));
+		for (it = NULL; (it = fy_map_next(&l->kinds, it));)
+			v[n++] = it->val;
 		pthread_mutex_unlock(&l->mu);
-		if (!ki)
-			break;
-		fy_kc_watch_stop(ki->w);
-		free(ki);
+		th = fy_xcalloc(n + 1, sizeof(*th));
+		ok = fy_xcalloc(n + 1, sizeof(*ok));
+		for (i = 0; i < n; i++)
+			ok[i] = pthread_create(&th[i], NULL, stop_one, v[i]) == 0;
+		for (i = 0; i < n; i++) {
+			if (ok[i])
+				pthread_join(th[i], NULL);
+			else
+				stop_one(v[i]);
+			free(v[i]);
+		}
+		free(v);
+		free(th);
+		free(ok);
 	}
 	fy_map_release(&l->kinds);
 	for (it = NULL; (it = fy_map_next(&l->objs, it));)

@@ -74,7 +74,7 @@ REPO="git://127.0.0.1:$DPORT/ml"
 test_expect_success 'controller starts and installs the CRDs' '
 	wait_for 10 git ls-remote "$REPO" &&
 	(cd "$ROOT" && "$FERRY" controller --kubeconfig "$kube_KC" --data "$TRASH/ctl" --install-crds \
-		--repo-error-grace-seconds 3 >"$TRASH/ctl.log" 2>&1 & echo $! >>"$TRASH/.pids") &&
+		--repo-error-grace-seconds 3 >"$TRASH/ctl.log" 2>&1 & echo $! >>"$TRASH/.pids"; echo $! >"$TRASH/ctl.pid") &&
 	wait_for 20 kubectl --kubeconfig "$kube_KC" get crd applications.argoproj.io &&
 	K get crd applications.argoproj.io -o jsonpath="{.spec.names.shortNames}" | grep -q "\"app\"" &&
 	wait_for 10 grep -q "controller started" "$TRASH/ctl.log"
@@ -256,8 +256,10 @@ test_expect_success 'git down: nothing pruned, ComparisonError after the grace p
 	wait_for 30 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.conditions[*].type} | grep -q ComparisonError"
 '
 
-test_expect_success 'controller log has no sanitizer report' '
-	! grep -q "ERROR: AddressSanitizer\|runtime error:" "$TRASH/ctl.log"
+test_expect_success 'controller stops on SIGTERM; its log has no sanitizer report' '
+	pid=$(cat "$TRASH/ctl.pid") && kill -TERM $pid &&
+	wait_for 20 sh -c "! kill -0 $pid" &&
+	! grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$TRASH/ctl.log"
 '
 
 test_done
