@@ -20,11 +20,11 @@ _ferry_flags() {
 	"app list") echo "-o --output -p --project -l --selector -r --repo -c --cluster -P --path -N --app-namespace $g" ;;
 	"app get") echo "-o --output --refresh --hard-refresh --show-operation $g" ;;
 	"app history") echo "-o --output $g" ;;
-	"app sync") echo "-o --output --revision --prune --dry-run --strategy --force --replace --server-side --apply-out-of-sync-only --resource --async --timeout $g" ;;
-	"app wait") echo "-o --output --sync --health --operation --suspended --degraded --delete --timeout $g" ;;
+	"app sync") echo "-o --output -l --selector --revision --prune --dry-run --strategy --force --replace --server-side --apply-out-of-sync-only --resource --async --timeout $g" ;;
+	"app wait") echo "-o --output -l --selector --sync --health --operation --suspended --degraded --delete --timeout $g" ;;
 	"app rollback") echo "-o --output --prune --dry-run --timeout $g" ;;
 	"app diff") echo "--revision --refresh --hard-refresh --exit-code --diff-exit-code $g" ;;
-	"app delete") echo "--cascade -p --propagation-policy -y --yes --wait $g" ;;
+	"app delete") echo "-l --selector --cascade -p --propagation-policy -y --yes --wait $g" ;;
 	"app create"|"app set") echo "--repo --path --revision --dest-server --dest-name --dest-namespace --project --sync-policy --self-heal --auto-prune --directory-recurse --sync-option -f --file --upsert --label $g" ;;
 	"app manifests") echo "--source --revision $g" ;;
 	"cluster add") echo "--kubeconfig --name --project --namespace --upsert -y --yes $g" ;;

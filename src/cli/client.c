@@ -294,7 +294,8 @@ int fy_cli_call(struct fy_cli *c, const char *method, const char *path, const js
 		msg = resp.buf[0] ? resp.buf : "no message";
 	}
 	c->grpc_code = g;
-	rc = fy_err_set(err, fy_code_from_grpc(g), "rpc error: code = %s desc = %s", fy_cli_grpc_name(g), msg);
+	rc = fy_err_set(err, fy_code_from_grpc(g), "rpc error: code = %s desc = %s%s", fy_cli_grpc_name(g), msg,
+			g == 16 && c->token && strcmp(path, "/api/v1/session") ? " (log in again with 'ferry login')" : "");
 	json_decref(doc);
 out:
 	if (h)

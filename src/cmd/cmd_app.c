@@ -43,6 +43,38 @@ static int get_app(struct fy_cli_verb *v, const char *name, const char *refresh,
 	return rc;
 }
 
+/* the applications a verb acts on: its arguments, or those matching -l SELECTOR */
+static json_t *target_names(struct fy_cli_verb *v, const char *selector, struct fy_err *err)
+{
+	json_t *names = json_array();
+	if (!selector || !*selector) {
+		for (int i = 0; i < v->npos; i++)
+			json_array_append_new(names, json_string(app_name(v->pos[i])));
+		return names;
+	}
+	json_t *list = NULL;
+	char *e = fy_cli_escape(selector);
+	char *p = fy_xasprintf("/api/v1/applications?selector=%s", e);
+	int rc = fy_cli_call(&v->c, "GET", p, NULL, &list, err);
+	free(e);
+	free(p);
+	if (rc) {
+		json_decref(names);
+		return NULL;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(list, "items"), i, a)
+		json_array_append_new(names, json_string(fy_cli_str(a, "metadata.name", "")));
+	json_decref(list);
+	if (!json_array_size(names)) {
+		json_decref(names);
+		fy_err_set(err, FY_ENOTFOUND, "no apps match selector %s", selector);
+		return NULL;
+	}
+	return names;
+}
+
 /* ------------------------------------------------------------ list */
 
 static int app_list(int argc, char **argv)
@@ -281,9 +313,11 @@ static int app_sync(int argc, char **argv)
 	const char *revision = NULL, *strategy = NULL;
 	char **resources = NULL;
 	struct fy_err err = FY_ERR_INIT;
-	json_t *body = NULL, *app = NULL;
+	json_t *body = NULL, *app = NULL, *names = NULL;
 	char *prev = NULL;
+	const char *selector = NULL;
 	const struct fy_opt local[] = {
+		{ FY_OPT_STR, "selector", 'l', &selector, "SELECTOR", "sync the applications matching this label selector" },
 		{ FY_OPT_STR, "revision", 0, &revision, "REV", "sync to this revision" },
 		{ FY_OPT_FLAG, "prune", 0, &prune, NULL, "allow deleting unexpected resources" },
 		{ FY_OPT_FLAG, "dry-run", 0, &dry, NULL, "preview the sync without applying" },
@@ -298,8 +332,8 @@ static int app_sync(int argc, char **argv)
 		{ 0 },
 	};
 	int ret = fy_cli_verb_start(&v, argc, argv, local, 1,
-			     "ferry app sync APPNAME [--revision REV] [--prune] [--dry-run] [--async] [--timeout SECONDS]",
-			     "Sync an application to its target state and wait for the operation.", 1, 1);
+			     "ferry app sync APPNAME... | -l SELECTOR [--revision REV] [--prune] [--dry-run] [--async] [--timeout SECONDS]",
+			     "Sync applications to their target state and wait for the operations.", 0, -1);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
@@ -310,8 +344,12 @@ static int app_sync(int argc, char **argv)
 		ret = FY_CLI_EXIT_USAGE;
 		goto out;
 	}
-	const char *name = app_name(v.pos[0]);
-	body = json_pack("{s:s,s:b,s:b}", "name", name, "prune", prune, "dryRun", dry);
+	if (!v.npos == !(selector && *selector)) {
+		fprintf(stderr, "error: give application names or -l SELECTOR\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	body = json_pack("{s:b,s:b}", "prune", prune, "dryRun", dry);
 	if (revision)
 		json_object_set_new(body, "revision", json_string(revision));
 	if (strategy || force)
@@ -341,26 +379,44 @@ static int app_sync(int argc, char **argv)
 			json_array_append_new(items, json_string("ApplyOutOfSyncOnly=true"));
 		json_object_set_new(body, "syncOptions", json_pack("{s:o}", "items", items));
 	}
-	if (!async && get_app(&v, name, NULL, &app, &err)) {
+	names = target_names(&v, selector, &err);
+	if (!names) {
 		ret = fy_cli_fail(&err);
 		goto out;
 	}
-	prev = app ? fy_cliapp_op_signature(app) : NULL;
-	char *p = app_path(name, "sync");
-	int rc = fy_cli_call(&v.c, "POST", p, body, NULL, &err);
-	free(p);
-	if (rc) {
-		ret = fy_cli_fail(&err);
-		goto out;
+	size_t k;
+	json_t *nv;
+	json_array_foreach(names, k, nv) {
+		const char *name = json_string_value(nv);
+		json_object_set_new(body, "name", json_string(name));
+		json_decref(app);
+		app = NULL;
+		free(prev);
+		prev = NULL;
+		if (!async && get_app(&v, name, NULL, &app, &err)) {
+			ret = fy_cli_fail(&err);
+			goto out;
+		}
+		prev = app ? fy_cliapp_op_signature(app) : NULL;
+		char *p = app_path(name, "sync");
+		int rc = fy_cli_call(&v.c, "POST", p, body, NULL, &err);
+		free(p);
+		if (rc) {
+			ret = fy_cli_fail(&err);
+			goto out;
+		}
+		if (async) {
+			printf("Application '%s' sync requested\n", name);
+			continue;
+		}
+		int r1 = finish_operation(&v, name, prev, timeout, v.g.output, !resources && !dry);
+		if (r1 > ret)
+			ret = r1;
 	}
-	if (async) {
-		printf("Application '%s' sync requested\n", name);
-		goto out;
-	}
-	ret = finish_operation(&v, name, prev, timeout, v.g.output, !resources && !dry);
 out:
 	fy_opt_list_free(resources);
 	free(prev);
+	json_decref(names);
 	json_decref(app);
 	json_decref(body);
 	fy_cli_verb_end(&v);
@@ -432,9 +488,11 @@ static int app_wait(int argc, char **argv)
 	struct fy_cli_verb v;
 	struct fy_cliapp_wait w;
 	struct fy_err err = FY_ERR_INIT;
-	json_t *app = NULL;
+	json_t *app = NULL, *names = NULL;
+	const char *selector = NULL;
 	memset(&w, 0, sizeof(w));
 	const struct fy_opt local[] = {
+		{ FY_OPT_STR, "selector", 'l', &selector, "SELECTOR", "wait for the applications matching this label selector" },
 		{ FY_OPT_FLAG, "sync", 0, &w.sync, NULL, "wait until Synced" },
 		{ FY_OPT_FLAG, "health", 0, &w.health, NULL, "wait until Healthy" },
 		{ FY_OPT_FLAG, "operation", 0, &w.operation, NULL, "wait until no operation is pending" },
@@ -445,8 +503,8 @@ static int app_wait(int argc, char **argv)
 		{ 0 },
 	};
 	int ret = fy_cli_verb_start(&v, argc, argv, local, 1,
-			     "ferry app wait APPNAME... [--sync] [--health] [--operation] [--timeout SECONDS]",
-			     "Wait for applications to reach a state (default: synced, healthy, no operation).", 1, -1);
+			     "ferry app wait APPNAME... | -l SELECTOR [--sync] [--health] [--operation] [--timeout SECONDS]",
+			     "Wait for applications to reach a state (default: synced, healthy, no operation).", 0, -1);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
@@ -458,10 +516,20 @@ static int app_wait(int argc, char **argv)
 		w.sync = w.health = w.operation = 1;
 	int docs = v.g.output && (!strcmp(v.g.output, "json") || !strcmp(v.g.output, "yaml"));
 	w.progress = !docs && !w.del;
-	for (int i = 0; i < v.npos; i++) {
+	if (!v.npos == !(selector && *selector)) {
+		fprintf(stderr, "error: give application names or -l SELECTOR\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	names = target_names(&v, selector, &err);
+	if (!names) {
+		ret = fy_cli_fail(&err);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(names); i++) {
 		json_decref(app);
 		app = NULL;
-		if (fy_cliapp_wait(&v.c, app_name(v.pos[i]), &w, &app, &err)) {
+		if (fy_cliapp_wait(&v.c, json_string_value(json_array_get(names, i)), &w, &app, &err)) {
 			ret = fy_cli_fail(&err);
 			goto out;
 		}
@@ -476,6 +544,7 @@ static int app_wait(int argc, char **argv)
 	}
 out:
 	json_decref(app);
+	json_decref(names);
 	fy_cli_verb_end(&v);
 	return ret;
 }
@@ -557,10 +626,11 @@ static int app_diff(int argc, char **argv)
 		free(p);
 		p = q;
 	}
-	rc = fy_cli_call(&v.c, "GET", p, NULL, &mf, &err);
+	struct fy_err mf_err = FY_ERR_INIT;
+	int mf_rc = fy_cli_call(&v.c, "GET", p, NULL, &mf, &mf_err);
 	free(p);
-	if (rc && revision) {
-		ret = fy_cli_fail(&err);
+	if (mf_rc && revision) {
+		ret = fy_cli_fail(&mf_err);
 		goto out;
 	}
 	size_t i;
@@ -591,6 +661,12 @@ static int app_diff(int argc, char **argv)
 			json_decref(live);
 			json_decref(target);
 			continue;
+		}
+		if (!target && mf_rc) {
+			/* no target state to compare with: do not show a bogus deletion */
+			json_decref(live);
+			ret = fy_cli_fail(&mf_err);
+			goto out;
 		}
 		if (target && !json_object_get(json_object_get(target, "metadata"), "namespace") && live &&
 		    fy_cli_str(live, "metadata.namespace", NULL))
@@ -631,23 +707,35 @@ out:
 static int app_delete(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	const char *cascade = NULL, *policy = NULL;
+	const char *cascade = NULL, *policy = NULL, *selector = NULL;
 	int yes = 0, wait = 0;
 	struct fy_err err = FY_ERR_INIT;
+	json_t *names = NULL;
 	const struct fy_opt local[] = {
+		{ FY_OPT_STR, "selector", 'l', &selector, "SELECTOR", "delete the applications matching this label selector" },
 		{ FY_OPT_STR, "cascade", 0, &cascade, "true|false", "delete the application's resources too (default true)" },
 		{ FY_OPT_STR, "propagation-policy", 'p', &policy, "foreground|background", "propagation policy" },
 		{ FY_OPT_FLAG, "yes", 'y', &yes, NULL, "do not ask for confirmation" },
 		{ FY_OPT_FLAG, "wait", 0, &wait, NULL, "wait until the application is gone" },
 		{ 0 },
 	};
-	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app delete APPNAME... [--cascade=false] [-p foreground|background] [-y]",
-			     "Delete applications.", 1, -1);
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app delete APPNAME... | -l SELECTOR [--cascade=false] [-p foreground|background] [-y]",
+			     "Delete applications.", 0, -1);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	for (int i = 0; i < v.npos; i++) {
-		const char *name = app_name(v.pos[i]);
+	if (!v.npos == !(selector && *selector)) {
+		fprintf(stderr, "error: give application names or -l SELECTOR\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	names = target_names(&v, selector, &err);
+	if (!names) {
+		ret = fy_cli_fail(&err);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(names); i++) {
+		const char *name = json_string_value(json_array_get(names, i));
 		if (!yes && isatty(STDIN_FILENO)) {
 			char *q = fy_xasprintf("Are you sure you want to delete '%s' and all its resources? [y/n] ", name);
 			char *a = fy_cli_prompt(q, 1);
@@ -687,6 +775,7 @@ static int app_delete(int argc, char **argv)
 		printf("application '%s' deleted\n", name);
 	}
 out:
+	json_decref(names);
 	fy_cli_verb_end(&v);
 	return ret;
 }

@@ -169,11 +169,14 @@ test_expect_success 'app terminate-op without an operation' '
 test_expect_success 'app create, sync, delete' '
 	"$FERRY" app create cli-test --repo file://$D/demo-repo --path models/fraud-detector \
 		--dest-server https://kubernetes.default.svc --dest-namespace cli-test \
-		--sync-option CreateNamespace=true > out && grep -q "created" out &&
+		--sync-option CreateNamespace=true --label team=cli > out && grep -q "created" out &&
 	"$FERRY" app get cli-test | grep -q "^Sync Policy:        Manual$" &&
-	"$FERRY" app sync cli-test --timeout 60 > out && grep -q "Succeeded" out &&
+	"$FERRY" app sync -l team=cli --timeout 60 > out && grep -q "Succeeded" out &&
 	kubectl -n cli-test get deploy fraud-detector &&
-	"$FERRY" app delete cli-test -y --wait &&
+	"$FERRY" app wait -l team=cli --health --timeout 60 > /dev/null &&
+	{ "$FERRY" app sync -l team=nobody 2> err; test $? = 20; } && grep -q "no apps match selector" err &&
+	{ "$FERRY" app sync cli-test -l team=cli 2> err; test $? = 2; } &&
+	"$FERRY" app delete -l team=cli -y --wait &&
 	test_must_fail "$FERRY" app get cli-test 2> /dev/null
 '
 test_expect_success 'app create with automated sync policy and -f FILE' '
