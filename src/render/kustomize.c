@@ -17,6 +17,7 @@
 #include "kube/selector.h"
 #include "kube/smp.h"
 #include "util/buf.h"
+#include "util/map.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_MAX_FILES 10000
@@ -415,6 +416,25 @@ static int idx_put(struct idx *x, char *key, size_t val, size_t *old)
 	x->keys[i] = key;
 	x->vals[i] = val;
 	return 0;
+}
+
+/* Re-home the keys into a table sized for n entries (keys stay unique). */
+static void idx_grow(struct idx *x, size_t n)
+{
+	struct idx nx;
+	idx_init(&nx, n);
+	for (size_t i = 0; i < x->cap; i++) {
+		if (!x->keys[i])
+			continue;
+		size_t j = hash_str(x->keys[i]) & (nx.cap - 1);
+		while (nx.keys[j])
+			j = (j + 1) & (nx.cap - 1);
+		nx.keys[j] = x->keys[i];
+		nx.vals[j] = x->vals[i];
+	}
+	free(x->keys);
+	free(x->vals);
+	*x = nx;
 }
 
 static int idx_get(const struct idx *x, const char *key, size_t *val)
@@ -857,6 +877,11 @@ static int acc_index(struct kctx *c, struct acc *a, const char *where)
 {
 	if (a->ids_ok && a->ids.cap > a->rm.n * 2 + 2)
 		return 0;
+	if (a->ids_ok) {
+		/* still valid, only full: rehash the keys, leave the resources alone */
+		idx_grow(&a->ids, a->rm.n * 2 + 64);
+		return 0;
+	}
 	acc_invalidate(a);
 	idx_init(&a->ids, a->rm.n * 2 + 64);
 	a->ids_ok = 1;
@@ -2651,6 +2676,11 @@ static int nr_set(const struct slot *s, void *vctx)
 	return 0;
 }
 
+struct speclist {
+	size_t n;
+	size_t v[];
+};
+
 static int fix_back_references(struct kctx *c, struct acc *a)
 {
 	struct idx byname, tails;
@@ -2661,6 +2691,7 @@ static int fix_back_references(struct kctx *c, struct acc *a)
 	int rc = 0;
 	const struct fspec **specs = NULL;
 	size_t nspecs = 0;
+	struct fy_map bykind;
 
 	/* index resources by each distinct previous name, in resource order */
 	idx_init(&byname, n * 2 + 16);
@@ -2699,17 +2730,30 @@ static int fix_back_references(struct kctx *c, struct acc *a)
 			specs = fy_xrealloc(specs, (nspecs + 1) * sizeof(*specs));
 			specs[nspecs++] = &a->cfg.v[k];
 		}
+	/* per original kind, the specs whose kind can match it (in spec order) */
+	fy_map_init(&bykind);
 	for (size_t i = 0; i < n && !rc && nent; i++) {
 		struct res *r = a->rm.v[i];
 		const char *okind = res_org_kind(r);
-		for (size_t k = 0; k < nspecs && !rc; k++) {
-			const struct fspec *f = specs[k];
+		struct speclist *sl = fy_map_get(&bykind, okind);
+		if (!sl) {
+			sl = fy_xcalloc(1, sizeof(*sl) + (nspecs ? nspecs : 1) * sizeof(size_t));
+			for (size_t k = 0; k < nspecs; k++)
+				if (!*specs[k]->k || !strcmp(specs[k]->k, okind))
+					sl->v[sl->n++] = k;
+			fy_map_put(&bykind, okind, sl);
+		}
+		for (size_t q = 0; q < sl->n && !rc; q++) {
+			const struct fspec *f = specs[sl->v[q]];
 			if (!gvk_selected(r->gvk.group, r->gvk.version, okind, f->g, f->v, f->k))
 				continue;
 			struct nrctx x = { &a->rm, &byname, ent_res, ent_next, r, f, c->err };
 			rc = apply_spec(r, (struct fspec *)f, 0, CK_NONE, nr_set, &x, c->err);
 		}
 	}
+	for (struct fy_map_ent *it = NULL; (it = fy_map_next(&bykind, it));)
+		free(it->val);
+	fy_map_release(&bykind);
 	free(specs);
 	idx_free(&byname);
 	free(ent_res);
