@@ -312,11 +312,18 @@ int fy_cliapp_op_pending(const json_t *app)
 	return !strcmp(ph, "Running") || !strcmp(ph, "Terminating");
 }
 
-/* print a progress row when a resource's state changed since the last poll */
+/* print progress rows (aligned per batch) for resources whose state changed since the last poll */
 static void progress(json_t *seen, const json_t *app)
 {
 	const json_t *res = fy_cli_get(app, "status.resources");
 	const json_t *sr = fy_cli_get(app, "status.operationState.syncResult.resources");
+	struct fy_cli_table *t = fy_cli_table_new(9);
+	int rows = 0;
+	if (!json_object_size(seen))
+		fy_cli_table_addv(t, "TIMESTAMP", "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK",
+				  "MESSAGE");
+	char ts[32];
+	fy_rfc3339(time(NULL), ts, sizeof(ts));
 	size_t i, j;
 	json_t *r, *s;
 	json_array_foreach(res, i, r) {
@@ -328,23 +335,24 @@ static void progress(json_t *seen, const json_t *app)
 			}
 		char *key = fy_xasprintf("%s/%s/%s/%s", fy_cli_str(r, "group", ""), fy_cli_str(r, "kind", ""),
 					 fy_cli_str(r, "namespace", ""), fy_cli_str(r, "name", ""));
-		char *state = fy_xasprintf("%s  %s  %s  %s  %s  %s  %s  %s", fy_cli_str(r, "group", ""),
-					   fy_cli_str(r, "kind", ""), fy_cli_str(r, "namespace", ""),
-					   fy_cli_str(r, "name", ""), fy_cli_str(r, "status", ""),
-					   fy_cli_str(r, "health.status", ""), hook, msg);
+		char *state = fy_xasprintf("%s|%s|%s|%s", fy_cli_str(r, "status", ""), fy_cli_str(r, "health.status", ""),
+					   hook, msg);
 		const char *prev = json_string_value(json_object_get(seen, key));
 		if (!prev || strcmp(prev, state)) {
-			char ts[32];
-			fy_rfc3339(time(NULL), ts, sizeof(ts));
-			if (!json_object_size(seen))
-				printf("TIMESTAMP  GROUP  KIND  NAMESPACE  NAME  STATUS  HEALTH  HOOK  MESSAGE\n");
-			printf("%s  %s\n", ts, state);
-			fflush(stdout);
+			fy_cli_table_addv(t, ts, fy_cli_str(r, "group", ""), fy_cli_str(r, "kind", ""),
+					  fy_cli_str(r, "namespace", ""), fy_cli_str(r, "name", ""), fy_cli_str(r, "status", ""),
+					  fy_cli_str(r, "health.status", ""), hook, msg);
+			rows++;
 			json_object_set_new(seen, key, json_string(state));
 		}
 		free(key);
 		free(state);
 	}
+	if (rows) {
+		fy_cli_table_print(stdout, t);
+		fflush(stdout);
+	}
+	fy_cli_table_free(t);
 }
 
 int fy_cliapp_wait(struct fy_cli *c, const char *name, const struct fy_cliapp_wait *w, json_t **out,
