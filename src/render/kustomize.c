@@ -2778,6 +2778,9 @@ static const char *const default_last[] = {
 struct sortkey {
 	struct res *r;
 	int order;
+	size_t gid;    /* equal exactly when group, version and kind are */
+	int ns_kind;   /* kind Namespace */
+	int no_group;
 	char *gvks;    /* legacyGVKSortString */
 	char *ids;     /* legacyResIDSortString */
 };
@@ -2785,19 +2788,31 @@ struct sortkey {
 static int cmp_sortkey(const void *pa, const void *pb)
 {
 	const struct sortkey *a = pa, *b = pb;
-	const struct res *x = a->r, *y = b->r;
-	int same_gvk = !strcmp(x->gvk.group, y->gvk.group) && !strcmp(x->gvk.version, y->gvk.version) &&
-		       !strcmp(x->gvk.kind, y->gvk.kind);
-	if (!same_gvk) {
+	if (a->gid != b->gid) {
 		if (a->order != b->order)
 			return a->order < b->order ? -1 : 1;
 		int c = strcmp(a->gvks, b->gvks);
-		if (!strcmp(x->gvk.kind, "Namespace") && !strcmp(y->gvk.kind, "Namespace") &&
-		    (!*x->gvk.group || !*y->gvk.group))
+		if (a->ns_kind && b->ns_kind && (a->no_group || b->no_group))
 			c = -c;
 		return c;
 	}
 	return strcmp(a->ids, b->ids);
+}
+
+/* concatenate n (at most 16) strings into one new string */
+static char *str_cat(const char *const *part, int n)
+{
+	size_t len[16], total = 1;
+	char *out, *p;
+	for (int i = 0; i < n; i++)
+		total += (len[i] = strlen(part[i]));
+	p = out = fy_xmalloc(total);
+	for (int i = 0; i < n; i++) {
+		memcpy(p, part[i], len[i]);
+		p += len[i];
+	}
+	*p = 0;
+	return out;
 }
 
 static int kind_order(const char *kind, json_t *first, json_t *last)
@@ -2856,18 +2871,33 @@ static int sort_resources(struct kctx *c, const struct kt *t, struct acc *a)
 				json_incref(last);
 		}
 	}
-	size_t n = a->rm.n;
+	size_t n = a->rm.n, ngid = 0;
 	struct sortkey *keys = fy_xmalloc((n + 1) * sizeof(*keys));
+	struct fy_map gids;  /* length-prefixed group, version, kind -> gid + 1 */
+	fy_map_init(&gids);
 	for (size_t i = 0; i < n; i++) {
 		struct res *r = a->rm.v[i];
 		const char *g = r->gvk.group, *v = r->gvk.version, *k = r->gvk.kind;
 		const char *ns = res_ns(r), *nm = res_name(r);
+		char *gk = fy_xasprintf("%zu:%s%zu:%s%s", strlen(g), g, strlen(v), v, k);
+		size_t gid = (size_t)(uintptr_t)fy_map_get(&gids, gk);
+		if (!gid) {
+			gid = ++ngid;
+			fy_map_put(&gids, gk, (void *)(uintptr_t)gid);
+		}
+		free(gk);
 		keys[i].r = r;
 		keys[i].order = kind_order(k, first, last);
-		keys[i].gvks = fy_xasprintf("%s_%s_%s", *g ? g : "~G", *v ? v : "~V", *k ? k : "~K");
-		keys[i].ids = fy_xasprintf("%s.%s.%s|%s|%s", *k ? k : "~K", *v ? v : "~V", *g ? g : "~G",
-					   *ns ? ns : "~X", *nm ? nm : "~N");
+		keys[i].gid = gid;
+		keys[i].ns_kind = !strcmp(k, "Namespace");
+		keys[i].no_group = !*g;
+		const char *gp[5] = { *g ? g : "~G", "_", *v ? v : "~V", "_", *k ? k : "~K" };
+		keys[i].gvks = str_cat(gp, 5);
+		const char *ip[9] = { *k ? k : "~K", ".", *v ? v : "~V", ".", *g ? g : "~G", "|",
+				      *ns ? ns : "~X", "|", *nm ? nm : "~N" };
+		keys[i].ids = str_cat(ip, 9);
 	}
+	fy_map_release(&gids);
 	qsort(keys, n, sizeof(*keys), cmp_sortkey);
 	for (size_t i = 0; i < n; i++) {
 		a->rm.v[i] = keys[i].r;
