@@ -411,7 +411,8 @@ static enum rkind resolve(const char *s, size_t n, int want_ts, int yaml12, stru
 		return R_STR;
 	if (n <= 6) {
 		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-			if (strlen(words[k].s) == n && !memcmp(words[k].s, s, n) && !(yaml12 && words[k].v11)) {
+			if (words[k].s[0] == s[0] && strlen(words[k].s) == n && !memcmp(words[k].s, s, n) &&
+			    !(yaml12 && words[k].v11)) {
 				rv->kind = words[k].kind;
 				rv->b = words[k].b;
 				if (rv->kind == R_FLOAT)
