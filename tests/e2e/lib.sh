@@ -46,6 +46,19 @@ test_expect_success() {
 	return 0
 }
 
+# test_expect_failure 'description' 'code': a known breakage. It counts as
+# passed either way; the line says whether it still breaks.
+test_expect_failure() {
+	desc=$1 code=$2
+	if (cd "$TRASH" && eval "$code") > "$TRASH/.out" 2>&1; then
+		echo "ok $TEST_NAME: $desc # known breakage vanished: make it test_expect_success"
+	else
+		echo "ok $TEST_NAME: $desc # TODO known breakage"
+	fi
+	T_PASS=$((T_PASS + 1))
+	return 0
+}
+
 test_done() {
 	echo "$TEST_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]
