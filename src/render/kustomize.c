@@ -2042,7 +2042,7 @@ static int xf_prefix_suffix(struct kctx *c, const struct kt *t, struct acc *a, c
 /* ---- labels and annotations ---- */
 
 struct mapctx {
-	const json_t *pairs;  /* object of string values */
+	const json_t *pairs;  /* object of JSON strings, shared by every target */
 };
 
 static int set_map_entries(const struct slot *s, void *vctx)
@@ -2059,11 +2059,8 @@ static int set_map_entries(const struct slot *s, void *vctx)
 		m = json_object();
 		slot_set(s, m);
 	}
-	json_object_foreach((json_t *)x->pairs, k, v) {
-		char *str = scalar_text(v);
-		json_object_set_new(m, k, json_string(str ? str : ""));
-		free(str);
-	}
+	json_object_foreach((json_t *)x->pairs, k, v)
+		json_object_set(m, k, v);
 	return 0;
 }
 
@@ -2071,19 +2068,33 @@ static int set_map_entries(const struct slot *s, void *vctx)
 static int apply_map_specs(struct kctx *c, struct acc *a, const json_t *pairs,
 			   struct fspec *specs, size_t nspecs, const char *what)
 {
-	struct mapctx x = { pairs };
+	struct mapctx x;
+	const char *pk;
+	json_t *pv, *vals;
+	int rc = 0;
 	if (!json_is_object(pairs) || !json_object_size(pairs))
 		return 0;
-	for (size_t i = 0; i < a->rm.n; i++) {
+	/* the values as strings, made once (strings are never edited in place) */
+	vals = json_object();
+	json_object_foreach((json_t *)pairs, pk, pv) {
+		char *str = scalar_text(pv);
+		json_object_set_new(vals, pk, json_string(str ? str : ""));
+		free(str);
+	}
+	x.pairs = vals;
+	for (size_t i = 0; i < a->rm.n && !rc; i++) {
 		struct res *r = a->rm.v[i];
 		for (size_t k = 0; k < nspecs; k++) {
 			if (!fs_matches(&specs[k], r))
 				continue;
-			if (apply_spec(r, &specs[k], specs[k].create, CK_MAP, set_map_entries, &x, c->err))
-				return fy_err_prefix(c->err, "%s", what);
+			if (apply_spec(r, &specs[k], specs[k].create, CK_MAP, set_map_entries, &x, c->err)) {
+				rc = fy_err_prefix(c->err, "%s", what);
+				break;
+			}
 		}
 	}
-	return 0;
+	json_decref(vals);
+	return rc;
 }
 
 /* Collect (deduplicated, in order) the specs of some sections plus extras. */
