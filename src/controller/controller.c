@@ -990,10 +990,14 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	}
 
 	/* which revision: resolve again (level >= 2, refresh, spec change, expiry) or reuse status */
-	force = level >= 3 || a.refresh != FY_APP_REFRESH_NONE;
-	need_resolve = force || level >= 2 || a.operation ||
-		       !fy_app_compared_to_matches(&a, json_object_get(json_object_get(old_status, "sync"), "comparedTo")) ||
-		       !json_object_get(json_object_get(old_status, "sync"), "revision");
+	{
+		/* a new app or a changed source is ForceResolve (level 3) in Argo CD */
+		int changed = !fy_app_compared_to_matches(&a, json_object_get(json_object_get(old_status, "sync"),
+									      "comparedTo"));
+		force = level >= 3 || a.refresh != FY_APP_REFRESH_NONE || changed;
+		need_resolve = force || level >= 2 || a.operation ||
+			       !json_object_get(json_object_get(old_status, "sync"), "revision");
+	}
 	{
 		json_t *pinned = NULL;
 		if (!need_resolve) {

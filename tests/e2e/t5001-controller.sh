@@ -256,6 +256,77 @@ test_expect_success 'git down: nothing pruned, ComparisonError after the grace p
 	wait_for 30 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.conditions[*].type} | grep -q ComparisonError"
 '
 
+test_expect_success 'custom Lua health in argocd-cm changes reported health' '
+	cat >cm.yaml <<-EOF &&
+	apiVersion: v1
+	kind: ConfigMap
+	metadata:
+	  name: argocd-cm
+	  namespace: argocd
+	data:
+	  resource.customizations.health.argoproj.io_Application: |
+	    hs = {}
+	    hs.status = "Progressing"
+	    hs.message = ""
+	    if obj.status ~= nil then
+	      if obj.status.health ~= nil then
+	        hs.status = obj.status.health.status
+	        if obj.status.health.message ~= nil then
+	          hs.message = obj.status.health.message
+	        end
+	      end
+	    end
+	    return hs
+	  resource.customizations.health.apps_Deployment: |
+	    return {status = "Degraded", message = "deployments are out of fashion"}
+	EOF
+	K apply -f cm.yaml &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.health.status} | grep -q Degraded" &&
+	app_field manual "{.status.health.message}" | grep -q "Deployment" &&
+	K -n argocd delete cm argocd-cm &&
+	wait_app manual Synced Healthy
+'
+
+test_expect_success 'sync waves in order and a PreSync hook first' '
+	mkdir -p srv/ml/waves &&
+	for w in -1 0 1 2; do
+		cat >srv/ml/waves/cm$w.yaml <<-EOF
+		apiVersion: v1
+		kind: ConfigMap
+		metadata:
+		  name: wave$w
+		  annotations:
+		    argocd.argoproj.io/sync-wave: "$w"
+		data:
+		  w: "$w"
+		EOF
+	done &&
+	cat >srv/ml/waves/pre.yaml <<-EOF &&
+	apiVersion: batch/v1
+	kind: Job
+	metadata:
+	  name: pre
+	  annotations:
+	    argocd.argoproj.io/hook: PreSync
+	spec:
+	  template:
+	    spec:
+	      restartPolicy: Never
+	      containers:
+	      - name: c
+	        image: busybox
+	EOF
+	(cd srv/ml && git add waves && git commit -q -m waves) &&
+	sed "s#path: overlays/staging#path: waves#; s/name: manual/name: waves/; s/ml-manual/ml-waves/; s/syncPolicy: {}.*/syncPolicy: {automated: {}}/" manual.yaml >waves.yaml &&
+	K create namespace ml-waves && K apply -f waves.yaml &&
+	wait_app waves Synced Healthy 60 &&
+	for w in -1 0 1 2; do K -n ml-waves get cm wave$w -o jsonpath="{.metadata.creationTimestamp} {.metadata.resourceVersion}{\"\\n\"}" || return 1; done >order &&
+	sort -n -k2 order >sorted && test_cmp order sorted &&
+	K -n ml-waves get job pre &&
+	test "$(K -n ml-waves get job pre -o jsonpath={.metadata.resourceVersion})" -lt "$(K -n ml-waves get cm wave-1 -o jsonpath={.metadata.resourceVersion})" &&
+	app_field waves "{.status.operationState.syncResult.resources[*].hookType}" | grep -q PreSync
+'
+
 test_expect_success 'controller stops on SIGTERM; its log has no sanitizer report' '
 	pid=$(cat "$TRASH/ctl.pid") && kill -TERM $pid &&
 	wait_for 20 sh -c "! kill -0 $pid" &&
