@@ -971,7 +971,19 @@ static int accumulate_dir(struct kctx *c, const char *dir, struct acc *a, int co
 		struct acc child;
 		acc_init(&child);
 		rc = accumulate_target(c, &sub, &child);
-		if (!rc) {
+		if (!rc && !a->rm.n && child.ids_ok) {
+			/* the first base: take its resources and its (unique) id index as they are */
+			acc_invalidate(a);
+			free(a->rm.v);
+			a->rm = child.rm;
+			a->ids = child.ids;
+			a->ids_ok = 1;
+			memset(&child.rm, 0, sizeof(child.rm));
+			memset(&child.ids, 0, sizeof(child.ids));
+			child.ids_ok = 0;
+			tcfg_merge(&a->cfg, &child.cfg);
+			rc = merge_vars(c, a, child.vars, sub.file);
+		} else if (!rc) {
 			size_t i;
 			for (i = 0; i < child.rm.n && !rc; i++)
 				rc = acc_append(c, a, child.rm.v[i], sub.file);
