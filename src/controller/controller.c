@@ -27,6 +27,7 @@
 #include "render/render.h"
 #include "render/track.h"
 #include "sync/sync.h"
+#include "util/embed.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/timeutil.h"
@@ -81,6 +82,12 @@ struct ctrl {
 	struct fy_map lsr;     /* url -> struct lsr* */
 	struct fy_kc_watch *w_apps, *w_cm, *w_secrets;
 };
+
+static const char *jstr_at(const json_t *arr, size_t i)
+{
+	const json_t *v = json_array_get(arr, i);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -743,6 +750,32 @@ static json_t *heal_resources(const struct fy_cmp *cmp)
 	return arr;
 }
 
+/* finish app's operation with phase Error and msg (keeps a running state's startedAt) */
+static void op_error(struct ctrl *c, const struct fy_app *a, const json_t *obj, json_t *new, const char *msg)
+{
+	json_t *status = json_object_get(new, "status");
+	const json_t *prev = json_object_get(json_object_get(obj, "status"), "operationState");
+	const char *pp = jstr(prev, "phase");
+	json_t *os = json_object();
+	char ts[40], *m;
+
+	fy_rfc3339(time(NULL), ts, sizeof(ts));
+	json_object_set(os, "operation", a->operation);
+	json_object_set_new(os, "phase", json_string("Error"));
+	json_object_set_new(os, "message", json_string(msg));
+	if ((!strcmp(pp, "Running") || !strcmp(pp, "Terminating")) && *jstr(prev, "startedAt"))
+		json_object_set(os, "startedAt", json_object_get(prev, "startedAt"));
+	else
+		json_object_set_new(os, "startedAt", json_string(ts));
+	json_object_set_new(os, "finishedAt", json_string(ts));
+	json_object_set_new(status, "operationState", os);
+	json_object_del(new, "operation");
+	m = fy_xasprintf("Sync operation failed: %s", msg);
+	emit_event(c, obj, "OperationCompleted", "Warning", m);
+	fy_info(SUB, "app \"%s\": %s", a->name, m);
+	free(m);
+}
+
 /* one engine step for app's operation; updates new (operationState, operation, history) */
 static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, json_t *new, struct cluster *cl,
 			  const struct fy_cmp *cmp, const char *revision, const struct fy_health_config *hcfg)
@@ -776,16 +809,7 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 	if (fy_sync_step(&in, &res, &err)) {
 		fy_warn(SUB, "app \"%s\": sync: %s", a->name, err.msg);
 		/* a malformed operation: finish it with Error, as Argo CD does */
-		json_t *os = json_object();
-		char ts[40];
-		fy_rfc3339(time(NULL), ts, sizeof(ts));
-		json_object_set(os, "operation", a->operation);
-		json_object_set_new(os, "phase", json_string("Error"));
-		json_object_set_new(os, "message", json_string(err.msg));
-		json_object_set_new(os, "startedAt", json_string(ts));
-		json_object_set_new(os, "finishedAt", json_string(ts));
-		json_object_set_new(status, "operationState", os);
-		json_object_del(new, "operation");
+		op_error(c, a, obj, new, err.msg);
 		free(rs);
 		return 0;
 	}
@@ -827,6 +851,59 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 	fy_sync_result_release(&res);
 	free(rs);
 	return requeue;
+}
+
+/*
+ * The sources and revisions the operation syncs (Argo CD SyncAppState):
+ * operation.sync.source(s) or the spec's, at operation.sync.revision(s)
+ * (an empty one: the source's targetRevision); while the operation is
+ * running, at the SHAs already pinned in its syncResult. *srcs gets the
+ * sources (new array), *pins the revision per source (new array of
+ * strings, "" = the source's targetRevision). Returns 1 when the
+ * operation syncs exactly what the status compare used (same sources,
+ * each revision empty, the targetRevision or the SHA resolved by it).
+ */
+static int op_sources(const struct fy_app *a, const json_t *old_status, const json_t *cmp_revs, json_t **srcs,
+		      json_t **pins)
+{
+	const json_t *sync = json_object_get(a->operation, "sync");
+	const json_t *os = json_object_get(old_status, "operationState");
+	const char *ph = jstr(os, "phase");
+	int running = !strcmp(ph, "Running") || !strcmp(ph, "Terminating");
+	const json_t *v, *sr = json_object_get(os, "syncResult");
+	int same = 1;
+	size_t i;
+
+	if (json_array_size(json_object_get(sync, "sources")))
+		*srcs = json_deep_copy(json_object_get(sync, "sources"));
+	else if (json_is_object(json_object_get(sync, "source"))) {
+		*srcs = json_array();
+		json_array_append_new(*srcs, json_deep_copy(json_object_get(sync, "source")));
+	} else
+		*srcs = json_deep_copy(a->sources);
+	if (!json_equal(*srcs, a->sources))
+		same = 0;
+	*pins = json_array();
+	json_array_foreach(*srcs, i, v) {
+		const char *r = "";
+		if (running && json_array_size(json_object_get(sr, "revisions")) > i)
+			r = json_string_value(json_array_get(json_object_get(sr, "revisions"), i));
+		else if (running && i == 0 && strlen(jstr(sr, "revision")) == 40)
+			r = jstr(sr, "revision");
+		else if (json_array_size(json_object_get(sync, "revisions")) > i)
+			r = json_string_value(json_array_get(json_object_get(sync, "revisions"), i));
+		else if (i == 0)
+			r = jstr(sync, "revision");
+		if (!r)
+			r = "";
+		{
+			const char *cr = json_string_value(json_array_get(cmp_revs, i));
+			if (*r && strcmp(r, jstr(v, "targetRevision")) && strcmp(r, cr ? cr : ""))
+				same = 0;
+		}
+		json_array_append_new(*pins, json_string(r));
+	}
+	return same;
 }
 
 /* ------------------------------------------------------------- reconcile */
@@ -1090,7 +1167,62 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 
 	/* the operation */
 	if (a.operation) {
-		long r = run_operation(c, &a, obj, new, cl, &cmp, revision, &hcfg);
+		json_t *osrcs = NULL, *opins = NULL, *otargets = NULL, *orevs = NULL, *oapp = NULL;
+		struct fy_cmp ocmp;
+		const struct fy_cmp *use = &cmp;
+		char orev[64];
+		long r;
+		int failed = 0;
+
+		memset(&ocmp, 0, sizeof(ocmp));
+		snprintf(orev, sizeof(orev), "%s", revision);
+		if (!op_sources(&a, old_status, revs, &osrcs, &opins)) {
+			/* the operation syncs another revision or source: render and compare it */
+			json_t *s2 = json_deep_copy(osrcs), *v;
+			size_t i;
+			json_array_foreach(s2, i, v) {
+				const char *p = json_string_value(json_array_get(opins, i));
+				if (p && *p && json_is_object(v))
+					json_object_set_new(v, "targetRevision", json_string(p));
+			}
+			otargets = render_sources(c, &a, s2, opins, 1, &orevs, NULL, &err);
+			json_decref(s2);
+			if (!otargets) {
+				char *m = fy_xasprintf("ComparisonError: Failed to load target state: %s", err.msg);
+				op_error(c, &a, obj, new, m);
+				free(m);
+				failed = 1;
+			} else {
+				struct fy_cmp_env env = { cmp_namespaced, cmp_get, cmp_children, cl->live, rules, &hcfg };
+				fy_err_clear(&err);
+				if (fy_compare(&a, otargets, live, &env, &ocmp, &err)) {
+					char *m = fy_xasprintf("ComparisonError: %s", err.msg);
+					op_error(c, &a, obj, new, m);
+					free(m);
+					failed = 1;
+				} else {
+					use = &ocmp;
+					snprintf(orev, sizeof(orev), "%s", jstr_at(orevs, 0));
+				}
+			}
+			if (!failed && !json_equal(osrcs, a.sources)) {
+				/* syncResult.source(s) name what was synced */
+				json_t *spec;
+				oapp = json_deep_copy(obj);
+				spec = json_object_get(oapp, "spec");
+				if (a.multi_source)
+					json_object_set(spec, "sources", osrcs);
+				else
+					json_object_set(spec, "source", json_array_get(osrcs, 0));
+			}
+		}
+		r = failed ? -3 : run_operation(c, &a, oapp ? oapp : obj, new, cl, use, orev, &hcfg);
+		fy_cmp_release(&ocmp);
+		json_decref(osrcs);
+		json_decref(opins);
+		json_decref(otargets);
+		json_decref(orevs);
+		json_decref(oapp);
 		if (r < 0) {
 			level = (int)-r;
 			requeue_ms = 200; /* compare again right after the op (level 2/3) */
@@ -1215,12 +1347,60 @@ static void *worker(void *ud)
 	return NULL;
 }
 
+/* create or update every CRD of docs (an array) */
+static int install_docs(struct ctrl *c, const json_t *docs, struct fy_err *err)
+{
+	json_t *doc;
+	size_t di;
+	int rc = 0;
+
+	json_array_foreach(docs, di, doc) {
+		json_t *existing = NULL, *body = json_deep_copy(doc);
+		const char *nm = jstr(json_object_get(doc, "metadata"), "name");
+		if (fy_kc_get(c->kc, jstr(doc, "apiVersion"), jstr(doc, "kind"), NULL, nm, NULL, &existing,
+			      NULL) == 0) {
+			json_object_set(json_object_get(body, "metadata"), "resourceVersion",
+					json_object_get(json_object_get(existing, "metadata"), "resourceVersion"));
+			rc = fy_kc_update(c->kc, body, NULL, NULL, err);
+		} else {
+			rc = fy_kc_create(c->kc, body, NULL, NULL, err);
+		}
+		json_decref(existing);
+		json_decref(body);
+		if (rc)
+			break;
+		fy_info(SUB, "installed CRD \"%s\"", nm);
+	}
+	return rc;
+}
+
+/*
+ * Install the Argo CD CRDs: those compiled into the binary (util/embed.h)
+ * when dir is NULL, else every *.yaml file of dir.
+ */
 static int install_crds(struct ctrl *c, const char *dir, struct fy_err *err)
 {
-	DIR *d = opendir(dir);
+	DIR *d;
 	struct dirent *de;
 	int rc = 0;
 
+	if (!dir) {
+		static const unsigned char *const texts[] = { fy_embed_crd_app, fy_embed_crd_appset,
+							      fy_embed_crd_appproj };
+		const unsigned long lens[] = { fy_embed_crd_app_len, fy_embed_crd_appset_len,
+					       fy_embed_crd_appproj_len };
+		for (size_t i = 0; i < 3 && !rc; i++) {
+			json_t *docs = fy_yaml_load_all((const char *)texts[i], lens[i], "embedded crd",
+							&FY_YAML_LIMITS_DEFAULT, err);
+			if (!docs)
+				rc = err->code ? err->code : FY_EINVALID;
+			else
+				rc = install_docs(c, docs, err);
+			json_decref(docs);
+		}
+		goto done;
+	}
+	d = opendir(dir);
 	if (!d)
 		return fy_err_set(err, FY_ENOTFOUND, "cannot open \"%s\": %s", dir, strerror(errno));
 	while ((de = readdir(d))) {
@@ -1228,34 +1408,19 @@ static int install_crds(struct ctrl *c, const char *dir, struct fy_err *err)
 		if (n < 6 || strcmp(de->d_name + n - 5, ".yaml"))
 			continue;
 		char *p = fy_xasprintf("%s/%s", dir, de->d_name);
-		json_t *docs = fy_yaml_load_file(p, NULL, err), *doc;
-		size_t di;
+		json_t *docs = fy_yaml_load_file(p, NULL, err);
 		free(p);
 		if (!docs) {
 			rc = err->code ? err->code : FY_EINVALID;
 			break;
 		}
-		json_array_foreach(docs, di, doc) {
-			json_t *existing = NULL;
-			const char *nm = jstr(json_object_get(doc, "metadata"), "name");
-			if (fy_kc_get(c->kc, jstr(doc, "apiVersion"), jstr(doc, "kind"), NULL, nm, NULL, &existing,
-				      NULL) == 0) {
-				json_object_set(json_object_get(doc, "metadata"), "resourceVersion",
-						json_object_get(json_object_get(existing, "metadata"), "resourceVersion"));
-				rc = fy_kc_update(c->kc, doc, NULL, NULL, err);
-			} else {
-				rc = fy_kc_create(c->kc, doc, NULL, NULL, err);
-			}
-			json_decref(existing);
-			if (rc)
-				break;
-			fy_info(SUB, "installed CRD \"%s\"", nm);
-		}
+		rc = install_docs(c, docs, err);
 		json_decref(docs);
 		if (rc)
 			break;
 	}
 	closedir(d);
+done:
 	if (rc == 0)
 		fy_kc_discovery_invalidate(c->kc);
 	return rc;
@@ -1304,7 +1469,7 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 	fy_kc_config_release(&cfg);
 	if (rc)
 		goto out;
-	if (o->install_crds && (rc = install_crds(&c, o->crds_dir ? o->crds_dir : "data/crds", err)))
+	if (o->install_crds && (rc = install_crds(&c, o->crds_dir, err)))
 		goto out;
 
 	dir = fy_xasprintf("%s", o->data_dir ? o->data_dir : "ferry-data/controller");

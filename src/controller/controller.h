@@ -29,8 +29,8 @@ struct fy_ctrl_opts {
 	const char *data_dir;     /* git and render caches; NULL: ./ferry-data/controller */
 	const char *namespace;    /* control-plane namespace; NULL: "argocd" */
 	int workers;              /* reconcile workers; 0: 4 */
-	int install_crds;         /* apply the CRDs of crds_dir first */
-	const char *crds_dir;     /* NULL: data/crds */
+	int install_crds;         /* apply the Argo CD CRDs first */
+	const char *crds_dir;     /* NULL: the CRDs embedded in the binary; else every *.yaml of this dir */
 	long repo_error_grace_s;  /* controller.repo.error.grace.period.seconds; <0: 180 */
 	long self_heal_timeout_s; /* unused when backoff is on; kept for flags */
 };

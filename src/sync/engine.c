@@ -1343,6 +1343,15 @@ int fy_sync_step(const struct fy_sync_input *in, struct fy_sync_result *out, str
 	status = json_object_get(in->app, "status");
 	prev = json_object_get(status, "operationState");
 	prev_phase = json_is_object(prev) ? parse_phase(str_at(prev, "phase")) : -1;
+	/*
+	 * A finished state next to an `.operation` is the state of the
+	 * previous operation (the controller removes `.operation` in the same
+	 * write that finishes it): this is a new operation with a fresh state,
+	 * as Argo CD's processRequestedAppOperation starts one.
+	 */
+	if ((prev_phase == FY_SYNC_SUCCEEDED || prev_phase == FY_SYNC_FAILED || prev_phase == FY_SYNC_ERROR) &&
+	    json_is_object(json_object_get(in->app, "operation")))
+		prev_phase = -1;
 
 	/* new operation: Running, startedAt now */
 	if (prev_phase < 0) {

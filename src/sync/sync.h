@@ -230,7 +230,9 @@ void fy_sync_result_release(struct fy_sync_result *r);
  * Run one step of the operation in in->app. The previous state is
  * in->app's status.operationState (absent or without phase: a new
  * operation, startedAt = now; phase Terminating: terminate). See the
- * file comment. Result rows are Argo CD's:
+ * file comment. A finished state (Succeeded, Failed, Error) while
+ * in->app has an `.operation` belongs to the previous operation: the
+ * step starts the new one with a fresh state. Result rows are Argo CD's:
  * {group, version, kind, namespace, name, status Synced|SyncFailed|
  * Pruned|PruneSkipped, message, hookType, hookPhase Running|Succeeded|
  * Failed|Terminating, syncPhase PreSync|Sync|PostSync|SyncFail, images?}.

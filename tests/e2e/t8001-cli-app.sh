@@ -150,7 +150,7 @@ test_expect_success 'app sync waits for the operation and prints the result' '
 '
 # the sync engine reports success but leaves a field changed with a merge
 # patch (replicas) as it is: not a CLI matter, kept here as a known breakage
-test_expect_failure 'the sync corrects the drift (app wait, app diff exit 0)' '
+test_expect_success 'the sync corrects the drift (app wait, app diff exit 0)' '
 	"$FERRY" app wait fraud-detector --timeout 10 > /dev/null &&
 	"$FERRY" app diff fraud-detector
 '
