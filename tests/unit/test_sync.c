@@ -593,6 +593,16 @@ static int deploy_available(const json_t *d)
 }
 
 /* Step by hand so that the wave invariant can be checked between steps. */
+/* phase Succeeded, else fail with the whole operationState (message, rows) */
+static void assert_succeeded(const json_t *st)
+{
+	const char *ph = json_string_value(json_object_get(st, "phase"));
+	if (!ph || strcmp(ph, "Succeeded")) {
+		char *dump = json_dumps(st, JSON_INDENT(1));
+		fy_test_fail(__FILE__, __LINE__, "operation not Succeeded: %s", dump ? dump : "?");
+	}
+}
+
 static json_t *step_until_done(struct fy_kc *kc, json_t *app, struct fy_sync_resource *res, size_t n, json_t *hooks,
 			       void (*check)(struct fy_kc *, void *), void *ud)
 {
@@ -680,7 +690,7 @@ void test_sync__kube_waves(void)
 		printf("%s\n", dump);
 		free(dump);
 	}
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	FY_ASSERT_STR(S(st, "message"), "successfully synced (all tasks run)");
 	const json_t *r = row_for(st, "Deployment", "d0", NULL);
 	FY_ASSERT(r != NULL);
@@ -698,7 +708,7 @@ void test_sync__kube_waves(void)
 
 	/* a second sync: unchanged objects */
 	st = step_until_done(kc, app, res, 4, NULL, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "w-1", NULL), "message"), "configmap/w-1 unchanged");
 	json_decref(st);
 	for (int i = 0; i < 4; i++)
@@ -750,7 +760,7 @@ void test_sync__kube_hooks(void)
 	struct fy_sync_resource res[1] = { { d, NULL, 1 } };
 	json_t *st = step_until_done(kc, app, res, 1, hooks, check_presync, &h);
 	FY_ASSERT_INT(h.violations, 0);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	const json_t *r = row_for(st, "Job", "pre", "PreSync");
 	FY_ASSERT(r != NULL);
 	FY_ASSERT_STR(S(r, "hookType"), "PreSync");
@@ -773,7 +783,7 @@ void test_sync__kube_hooks(void)
 	/* a new operation re-runs the PreSync hook (BeforeHookCreation: a new Job) */
 	json_t *app2 = app_for(h.ns, NULL, NULL);
 	st = step_until_done(kc, app2, res, 1, hooks, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	pre = get(kc, "batch/v1", "Job", h.ns, "pre");
 	FY_ASSERT(pre != NULL);
 	FY_ASSERT(strcmp(S(json_object_get(pre, "metadata"), "uid"), uid_before) != 0);
@@ -838,7 +848,7 @@ void test_sync__kube_prune_and_dry_run(void)
 	/* dry run: nothing changes */
 	json_t *app = app_for(ns, ",'prune':true,'dryRun':true", NULL);
 	json_t *st = step_until_done(kc, app, res, 3, NULL, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "old", NULL), "message"), "pruned (dry run)");
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "new", NULL), "message"), "configmap/new created (dry run)");
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "new", NULL), "hookPhase"), "Succeeded");
@@ -853,7 +863,7 @@ void test_sync__kube_prune_and_dry_run(void)
 	/* without prune: skipped */
 	app = app_for(ns, NULL, NULL);
 	st = step_until_done(kc, app, res, 3, NULL, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "old", NULL), "status"), "PruneSkipped");
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "old", NULL), "message"), "ignored (requires pruning)");
 	json_decref(st);
@@ -862,7 +872,7 @@ void test_sync__kube_prune_and_dry_run(void)
 	/* with prune: old goes, keep stays (Prune=false) */
 	app = app_for(ns, ",'prune':true", NULL);
 	st = step_until_done(kc, app, res, 3, NULL, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "old", NULL), "status"), "Pruned");
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "old", NULL), "message"), "pruned");
 	FY_ASSERT_STR(S(row_for(st, "ConfigMap", "keep", NULL), "message"), "ignored (no prune)");
@@ -892,7 +902,7 @@ void test_sync__kube_create_namespace_and_dry_run_failure(void)
 	json_t *c = cmap("x", "made", NULL);
 	struct fy_sync_resource res[1] = { { c, NULL, 1 } };
 	json_t *st = step_until_done(kc, app, res, 1, NULL, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	json_t *nsobj = get(kc, "v1", "Namespace", "", "made");
 	FY_ASSERT(nsobj != NULL);
 	FY_ASSERT_STR(S(json_object_get(json_object_get(nsobj, "metadata"), "labels"), "team"), "a");
@@ -973,7 +983,7 @@ void test_sync__kube_resume_no_double_hook(void)
 	json_object_set_new(a, "status", json_pack("{s:o}", "operationState", lost));
 	fy_sync_result_release(&r);
 	json_t *st = step_until_done(kc, a, res, 1, hooks, NULL, NULL);
-	FY_ASSERT_STR(S(st, "phase"), "Succeeded");
+	assert_succeeded(st);
 	json_t *j2 = get(kc, "batch/v1", "Job", ns, hookname);
 	FY_ASSERT(j2 != NULL);
 	FY_ASSERT_STR(S(json_object_get(j2, "metadata"), "uid"), uid);
