@@ -313,9 +313,10 @@ val() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 probe_renders() {
 	PROBE=
 	command -v perf >/dev/null 2>&1 || return 1
-	perf probe -q -x "$FERRY" -a 'ctrlbench_put=fy_render_cache_put' >/dev/null 2>&1 || return 1
-	PROBE=probe_ferry:ctrlbench_put
-	perf list 2>/dev/null | grep -q ctrlbench_put || { perf probe -q -d "$PROBE" 2>/dev/null; PROBE=; return 1; }
+	# one event name per run, so that concurrent runs do not collide
+	perf probe -q -x "$FERRY" -a "ctrlbench_put_$$=fy_render_cache_put" >/dev/null 2>&1 || return 1
+	PROBE=probe_ferry:ctrlbench_put_$$
+	perf list 2>/dev/null | grep -q "ctrlbench_put_$$" || { perf probe -q -d "$PROBE" 2>/dev/null; PROBE=; return 1; }
 	return 0
 }
 
@@ -413,8 +414,8 @@ run_size() {
 	ev=$(val "$cnt" events_argocd)
 	evn=$(val "$cnt" events_ns)
 	r_cold=n/a r_ref=n/a
-	[ -f "$D/renders.cold" ] && r_cold=$(grep ctrlbench_put "$D/renders.cold" | cut -d, -f1)
-	[ -f "$D/renders.refresh" ] && r_ref=$(grep ctrlbench_put "$D/renders.refresh" | cut -d, -f1)
+	[ -f "$D/renders.cold" ] && r_cold=$(grep "ctrlbench_put_$$" "$D/renders.cold" | cut -d, -f1)
+	[ -f "$D/renders.refresh" ] && r_ref=$(grep "ctrlbench_put_$$" "$D/renders.refresh" | cut -d, -f1)
 	hwm=$(val "$rss_end" hwm)
 	limit=$((32 * 1024 + 8 * obj))
 	python3 - "$N" "$RES" "$el" "$rc_w" "$ev" "$evn" "$((rv3 - rv2))" "$((rv5 - rv4))" "$hwm" "$limit" \
