@@ -311,8 +311,9 @@ int cmd_up(int argc, char **argv)
 			printf("  cluster      %s\n", kb->server_url);
 		printf("  kubeconfig   %s\n\n", kcpath);
 		printf("The initial admin password (user admin) is in argocd-initial-admin-secret:\n\n");
-		printf("  kubectl --kubeconfig %s -n %s get secret argocd-initial-admin-secret -o jsonpath=\"{.data.password}\" | base64 -d\n\n",
-		       kcpath, ns);
+		printf("  export KUBECONFIG=%s\n", kcpath);
+		printf("  kubectl -n %s get secret argocd-initial-admin-secret -o jsonpath=\"{.data.password}\" | base64 -d\n\n",
+		       ns);
 		printf("Log in:   ferry login %s:%d --username admin%s\n", host, port, insecure ? " --plaintext" : " --insecure");
 		printf("Apps:     kubectl --kubeconfig %s -n %s get applications\n\n", kcpath, ns);
 		fflush(stdout);
