@@ -253,6 +253,13 @@ int fy_sync_apply(struct fy_kc *kc, const json_t *target, const json_t *live, en
 			break;
 		}
 		rc = fy_kc_patch(kc, av, kind, ns, name, pt, patch, &o, &res, err);
+		if (rc == FY_ENOTFOUND) {
+			/* deleted behind our back (stale cache, a hook whose deletion just ended): create it */
+			fy_err_clear(err);
+			json_decref(res);
+			res = NULL;
+			rc = do_create(kc, desired, &o, &res, err);
+		}
 		if (rc && mode == FY_SYNC_APPLY_FORCE && (rc == FY_EINVALID || rc == FY_ECONFLICT)) {
 			fy_err_clear(err);
 			rc = recreate(kc, desired, &o, &res, err);
