@@ -8,17 +8,12 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "common.h"
 #include "controller/controller.h"
 #include "util/log.h"
 #include "util/opt.h"
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 int cmd_controller(int argc, char **argv)
 {
@@ -40,7 +35,6 @@ int cmd_controller(int argc, char **argv)
 	int npos = 0, r;
 	struct fy_ctrl_opts co;
 	struct fy_err err = FY_ERR_INIT;
-	struct sigaction sa;
 
 	r = fy_opt_parse(argc, argv, opts, "ferry controller [--kubeconfig FILE] [--data DIR] [--namespace argocd] [--log-level LEVEL] [--install-crds]",
 			 "Run the application controller: reconcile Argo CD Applications of the namespace to Git.", &pos, &npos);
@@ -53,14 +47,8 @@ int cmd_controller(int argc, char **argv)
 		fprintf(stderr, "error: unexpected argument\n");
 		return FY_EXIT_USAGE;
 	}
-	if (level) {
-		int l = fy_log_parse_level(level);
-		if (l < 0) {
-			fprintf(stderr, "error: unknown log level \"%s\"\n", level);
-			return FY_EXIT_USAGE;
-		}
-		fy_log_set_level(l);
-	}
+	if (fy_cmd_logging(level, NULL))
+		return FY_EXIT_USAGE;
 	fy_ctrl_opts_init(&co);
 	co.kubeconfig = kubeconfig;
 	co.context = context;
@@ -71,11 +59,7 @@ int cmd_controller(int argc, char **argv)
 	co.workers = workers;
 	co.repo_error_grace_s = grace;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	fy_cmd_stop_on_signals(&stop_flag);
 	if (fy_ctrl_run(&co, &stop_flag, &err)) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		return FY_EXIT_ERROR;

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include "cmds.h"
 #include "kube.h"
+#include "common.h"
 #include "apiserver/pki.h"
 #include "apiserver/registry.h"
 #include "apiserver/server.h"
@@ -28,12 +29,6 @@
 #include "util/xalloc.h"
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static int write_file(const char *path, const char *data, int mode)
 {
@@ -200,13 +195,8 @@ int cmd_kube(int argc, char **argv)
 		fprintf(stderr, "error: ferry kube takes no arguments\n");
 		return FY_EXIT_USAGE;
 	}
-	int lvl = fy_log_parse_level(log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "error: unknown log level '%s'\n", log_level);
+	if (fy_cmd_logging(log_level, log_format))
 		return FY_EXIT_USAGE;
-	}
-	fy_log_set_level(lvl);
-	fy_log_set_json(!strcmp(log_format, "json"));
 
 	struct fy_kube_opts ko = { data, listen, insecure, !no_sim, delay };
 	struct fy_kube *kb = NULL;
@@ -215,11 +205,7 @@ int cmd_kube(int argc, char **argv)
 		fprintf(stderr, "error: %s\n", err.msg);
 		return FY_EXIT_ERROR;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	fy_cmd_stop_on_signals(&stop_flag);
 	fy_info("kube", "serving on %s", kb->server_url);
 	fprintf(stderr, "ferry kube: serving on %s\nkubeconfig: %s\n  kubectl --kubeconfig %s get namespaces\n",
 		kb->server_url, kb->kubeconfig, kb->kubeconfig);

@@ -8,17 +8,12 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "common.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/opt.h"
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 int cmd_server(int argc, char **argv)
 {
@@ -40,7 +35,6 @@ int cmd_server(int argc, char **argv)
 	int npos = 0, r;
 	struct fy_server_opts so;
 	struct fy_err err = FY_ERR_INIT;
-	struct sigaction sa;
 
 	r = fy_opt_parse(argc, argv, opts,
 			 "ferry server [--kubeconfig FILE] [--listen 127.0.0.1:8080] [--data DIR] [--insecure] [--namespace argocd]",
@@ -55,14 +49,8 @@ int cmd_server(int argc, char **argv)
 		fprintf(stderr, "error: unexpected argument\n");
 		return FY_EXIT_USAGE;
 	}
-	if (level) {
-		int l = fy_log_parse_level(level);
-		if (l < 0) {
-			fprintf(stderr, "error: unknown log level \"%s\"\n", level);
-			return FY_EXIT_USAGE;
-		}
-		fy_log_set_level(l);
-	}
+	if (fy_cmd_logging(level, NULL))
+		return FY_EXIT_USAGE;
 	fy_server_opts_init(&so);
 	so.kubeconfig = kubeconfig;
 	so.context = context;
@@ -72,11 +60,7 @@ int cmd_server(int argc, char **argv)
 	so.insecure = insecure;
 	so.port_file = port_file;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	fy_cmd_stop_on_signals(&stop_flag);
 	if (fy_server_run(&so, &stop_flag, &err)) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		return FY_EXIT_ERROR;

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include "cmds.h"
 #include "kube.h"
+#include "common.h"
 #include "demo.h"
 #include "controller/controller.h"
 #include "core/yaml.h"
@@ -38,12 +39,6 @@
 #include "util/xalloc.h"
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static char *b64(const char *s)
 {
@@ -235,18 +230,9 @@ int cmd_up(int argc, char **argv)
 		fprintf(stderr, "error: ferry up takes no arguments\n");
 		return FY_EXIT_USAGE;
 	}
-	int lvl = fy_log_parse_level(log_level);
-	if (lvl < 0) {
-		fprintf(stderr, "error: unknown log level '%s'\n", log_level);
+	if (fy_cmd_logging(log_level, log_format))
 		return FY_EXIT_USAGE;
-	}
-	fy_log_set_level(lvl);
-	fy_log_set_json(!strcmp(log_format, "json"));
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	fy_cmd_stop_on_signals(&stop_flag);
 
 	struct fy_err err = FY_ERR_INIT;
 	struct fy_kube *kb = NULL;
