@@ -7,8 +7,10 @@
 # hook, three deployed revisions in status.history and a rollback to the
 # first (refused by `ferry server` while auto-sync is on), a second
 # `ferry kube` registered by an Argo CD cluster Secret (destination by name
-# and by server), and the controller killed with kill -9 during a PreSync
-# hook: the operation finishes after a restart and the hook runs once.
+# and by server), the controller killed with kill -9 during a PreSync hook
+# (the operation finishes after a restart and the hook runs once), a dry
+# run that changes nothing, prune only when asked, waves that wait for
+# health, and argocd-cm Lua health for a CRD of the test's own.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 
@@ -254,6 +256,115 @@ test_expect_success 'controller killed with kill -9 during a PreSync hook: the o
 	kill "$(cat watch.pid)" &&
 	sort -u jobuids >uids && test "$(wc -l <uids)" = 1 &&
 	app_field slow "{.status.operationState.syncResult.resources[*].hookPhase}" | grep -q Succeeded
+'
+
+test_expect_success 'manual sync: a dry run changes nothing; prune only when asked' '
+	mkdir -p repo/manual &&
+	for n in a b; do printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  k: v\n" $n >repo/manual/$n.yaml; done &&
+	git -C repo add manual && git -C repo commit -q -m manual &&
+	K create namespace ml-manual && manual_app manual manual ml-manual &&
+	op manual "{\"revision\":\"main\",\"dryRun\":true}" &&
+	test "$(app_field manual "{.status.operationState.phase}")" = Succeeded &&
+	app_field manual "{.status.operationState.syncResult.resources[*].message}" | grep -q "dry run" &&
+	! K -n ml-manual get cm a 2>/dev/null && ! K -n ml-manual get cm b 2>/dev/null &&
+	test -z "$(app_field manual "{.status.history}")" &&
+	test "$(app_field manual "{.status.sync.status}")" = OutOfSync &&
+	op manual "{\"revision\":\"main\"}" &&
+	K -n ml-manual get cm a b &&
+	git -C repo rm -q manual/b.yaml && git -C repo commit -q -m "drop b" &&
+	op manual "{\"revision\":\"main\"}" &&
+	K -n ml-manual get cm b &&
+	K -n argocd get app manual -o json | jq -r ".status.operationState.syncResult.resources[] | select(.name == \"b\") | .status" | grep -qx PruneSkipped &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.sync.status} | grep -qx OutOfSync" &&
+	op manual "{\"revision\":\"main\",\"prune\":true}" &&
+	wait_for 20 sh -c "! kubectl --kubeconfig $kube_KC -n ml-manual get cm b" &&
+	K -n argocd get app manual -o json | jq -r ".status.operationState.syncResult.resources[] | select(.name == \"b\") | .status" | grep -qx Pruned &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app manual -o jsonpath={.status.sync.status} | grep -qx Synced"
+'
+
+test_expect_success 'each wave is healthy before the next one starts' '
+	mkdir -p repo/slowwaves &&
+	cat >repo/slowwaves/deploy.yaml <<-EOF &&
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata:
+	  name: first
+	  annotations:
+	    argocd.argoproj.io/sync-wave: "0"
+	spec:
+	  replicas: 1
+	  selector:
+	    matchLabels: {app: first}
+	  template:
+	    metadata:
+	      labels: {app: first}
+	      annotations:
+	        sim.ferry.dev/startup-delay: 3s
+	    spec:
+	      containers:
+	      - name: c
+	        image: registry.example/first:v1
+	EOF
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n" >repo/slowwaves/cm.yaml &&
+	git -C repo add slowwaves && git -C repo commit -q -m slowwaves &&
+	manual_app slowwaves slowwaves ml-slowwaves &&
+	op slowwaves "{\"revision\":\"main\"}" &&
+	test "$(app_field slowwaves "{.status.operationState.phase}")" = Succeeded &&
+	d=$(date -d "$(K -n ml-slowwaves get deploy first -o jsonpath={.metadata.creationTimestamp})" +%s) &&
+	c=$(date -d "$(K -n ml-slowwaves get cm second -o jsonpath={.metadata.creationTimestamp})" +%s) &&
+	test $((c - d)) -ge 2
+'
+
+test_expect_success 'Lua health in argocd-cm for a CRD of our own' '
+	cat >crd.yaml <<-EOF &&
+	apiVersion: apiextensions.k8s.io/v1
+	kind: CustomResourceDefinition
+	metadata:
+	  name: widgets.example.com
+	spec:
+	  group: example.com
+	  scope: Namespaced
+	  names: {plural: widgets, singular: widget, kind: Widget}
+	  versions:
+	  - name: v1
+	    served: true
+	    storage: true
+	    schema:
+	      openAPIV3Schema:
+	        type: object
+	        x-kubernetes-preserve-unknown-fields: true
+	EOF
+	K apply -f crd.yaml &&
+	wait_for 20 kubectl --kubeconfig "$kube_KC" get widgets -A &&
+	mkdir -p repo/widgets &&
+	printf "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  ready: false\n" >repo/widgets/w.yaml &&
+	git -C repo add widgets && git -C repo commit -q -m widgets &&
+	cat >cm.yaml <<-EOF &&
+	apiVersion: v1
+	kind: ConfigMap
+	metadata:
+	  name: argocd-cm
+	  namespace: argocd
+	data:
+	  resource.customizations.health.example.com_Widget: |
+	    hs = {}
+	    if obj.spec ~= nil and obj.spec.ready then
+	      hs.status = "Healthy"
+	      hs.message = "widget ready"
+	    else
+	      hs.status = "Degraded"
+	      hs.message = "widget not ready"
+	    end
+	    return hs
+	EOF
+	K apply -f cm.yaml &&
+	manual_app widgets widgets ml-widgets &&
+	op widgets "{\"revision\":\"main\"}" &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app widgets -o jsonpath={.status.health.status} | grep -qx Degraded" &&
+	app_field widgets "{.status.health.message}" | grep -q "Widget:ml-widgets/w" &&
+	K -n ml-widgets patch widget w --type merge -p "{\"spec\":{\"ready\":true}}" &&
+	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app widgets -o jsonpath={.status.health.status} | grep -qx Healthy" &&
+	K -n argocd delete cm argocd-cm
 '
 
 test_expect_success 'controller stops on SIGTERM; its log has no sanitizer report' '
