@@ -52,3 +52,15 @@ FERRY="$FERRY" sh bench/render-bench.sh || echo "bench: render: render-bench.sh 
 echo "== bench: controller"
 FERRY="$FERRY" sh bench/ctrlbench.sh || echo "bench: controller: ctrlbench.sh failed"
 # --- end of controller section ---------------------------------------------
+
+# ---------------------------------------------------------------------------
+# webhooks: POST /api/webhook reply latency (GitHub push, signed with
+# X-Hub-Signature-256) with 1,000 Applications over 4 repositories, p50/p99
+# (target p99 <= 50 ms); webhook-to-Synced for one changed app over 10
+# rounds (target p50 <= 1 s), against `ferry up` (bench/webhook-bench.sh).
+# Results: bench/results/webhook.txt. Knobs: WEBHOOK_APPS, WEBHOOK_MISS,
+# WEBHOOK_HIT, WEBHOOK_ROUNDS, KUBECTL.
+# ---------------------------------------------------------------------------
+echo "== bench: webhooks"
+FERRY="$FERRY" sh bench/webhook-bench.sh || echo "bench: webhooks: webhook-bench.sh failed"
+# --- end of webhooks section -----------------------------------------------
