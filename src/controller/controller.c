@@ -778,7 +778,8 @@ static void op_error(struct ctrl *c, const struct fy_app *a, const json_t *obj, 
 
 /* one engine step for app's operation; updates new (operationState, operation, history) */
 static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, json_t *new, struct cluster *cl,
-			  const struct fy_cmp *cmp, const char *revision, const struct fy_health_config *hcfg)
+			  const struct fy_cmp *cmp, const char *revision, const json_t *revisions,
+			  const struct fy_health_config *hcfg)
 {
 	struct fy_sync_input in;
 	struct fy_sync_result res;
@@ -801,6 +802,7 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 	in.health = hcfg;
 	in.app = obj;
 	in.revision = revision;
+	in.revisions = a->multi_source ? revisions : NULL;
 	in.res = rs;
 	in.nres = cmp->n;
 	in.hooks = cmp->hooks;
@@ -832,7 +834,8 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 		}
 		{
 			char *m;
-			const char *rev = jstr(json_object_get(res.operation_state, "syncResult"), "revision");
+			const json_t *sr = json_object_get(res.operation_state, "syncResult");
+			const char *rev = *jstr(sr, "revision") ? jstr(sr, "revision") : jstr_at(json_object_get(sr, "revisions"), 0);
 			if (!strcmp(phase, "Succeeded"))
 				m = fy_xasprintf("Sync operation to %s succeeded", rev);
 			else
@@ -1216,7 +1219,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 					json_object_set(spec, "source", json_array_get(osrcs, 0));
 			}
 		}
-		r = failed ? -3 : run_operation(c, &a, oapp ? oapp : obj, new, cl, use, orev, &hcfg);
+		r = failed ? -3 : run_operation(c, &a, oapp ? oapp : obj, new, cl, use, orev, orevs ? orevs : revs, &hcfg);
 		fy_cmp_release(&ocmp);
 		json_decref(osrcs);
 		json_decref(opins);

@@ -1451,9 +1451,15 @@ int fy_sync_step(const struct fy_sync_input *in, struct fy_sync_result *out, str
 		const json_t *spec = json_object_get(in->app, "spec");
 		const char *rev = in->revision && *in->revision ? in->revision : c.op.revision;
 
+		int multi = json_is_array(json_object_get(spec, "sources")) &&
+			    json_array_size(json_object_get(spec, "sources"));
+
 		json_object_set(sr, "resources", c.rows);
-		json_object_set_new(sr, "revision", json_string(rev));
-		if (json_is_array(json_object_get(spec, "sources")) && json_array_size(json_object_get(spec, "sources")))
+		if (multi && json_array_size(in->revisions))
+			json_object_set_new(sr, "revisions", json_deep_copy(in->revisions));
+		else
+			json_object_set_new(sr, "revision", json_string(rev));
+		if (multi)
 			json_object_set(sr, "sources", json_object_get(spec, "sources"));
 		else if (json_is_object(json_object_get(spec, "source")))
 			json_object_set(sr, "source", json_object_get(spec, "source"));

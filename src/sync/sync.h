@@ -198,6 +198,8 @@ struct fy_sync_input {
 	const struct fy_health_config *health; /* may be NULL */
 	const json_t *app;                /* the Application: operation, spec, status.operationState */
 	const char *revision;             /* resolved SHA being synced (pinned into syncResult.revision) */
+	const json_t *revisions;          /* multi-source app (spec.sources): the SHA of each source, written
+					   * as syncResult.revisions instead of revision; may be NULL */
 	const struct fy_sync_resource *res;
 	size_t nres;
 	const json_t *hooks;              /* array of target hook objects (as rendered), may be NULL */

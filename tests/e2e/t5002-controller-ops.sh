@@ -367,6 +367,50 @@ test_expect_success 'Lua health in argocd-cm for a CRD of our own' '
 	K -n argocd delete cm argocd-cm
 '
 
+test_expect_success 'multi-source: syncResult and history carry revisions; rollback to them' '
+	mkdir -p repo/multi/a repo/multi/b &&
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ma\ndata:\n  v: \"1\"\n" >repo/multi/a/cm.yaml &&
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mb\ndata:\n  v: \"1\"\n" >repo/multi/b/cm.yaml &&
+	git -C repo add multi && git -C repo commit -q -m multi &&
+	cat >multi.yaml <<-EOF &&
+	apiVersion: argoproj.io/v1alpha1
+	kind: Application
+	metadata:
+	  name: multi
+	  namespace: argocd
+	spec:
+	  project: default
+	  sources:
+	  - repoURL: $REPO
+	    targetRevision: main
+	    path: multi/a
+	  - repoURL: $REPO
+	    targetRevision: main
+	    path: multi/b
+	  destination:
+	    server: https://kubernetes.default.svc
+	    namespace: ml-multi
+	  syncPolicy:
+	    syncOptions:
+	    - CreateNamespace=true
+	EOF
+	K apply -f multi.yaml &&
+	op multi "{}" &&
+	test "$(app_field multi "{.status.operationState.phase}")" = Succeeded &&
+	r1=$(git -C repo rev-parse HEAD) &&
+	test "$(app_field multi "{.status.operationState.syncResult.revisions}")" = "[\"$r1\",\"$r1\"]" &&
+	test -z "$(app_field multi "{.status.operationState.syncResult.revision}")" &&
+	test "$(app_field multi "{.status.history[0].revisions}")" = "[\"$r1\",\"$r1\"]" &&
+	sed -i "s/v: \"1\"/v: \"2\"/" repo/multi/a/cm.yaml && git -C repo commit -q -am "multi v2" &&
+	op multi "{}" &&
+	test "$(K -n ml-multi get cm ma -o jsonpath={.data.v})" = 2 &&
+	h0=$(K -n argocd get app multi -o json | jq -c ".status.history[0] | {revisions, sources}") &&
+	op multi "$(echo "$h0" | jq -c ". + {syncStrategy: {apply: {}}}")" &&
+	test "$(app_field multi "{.status.operationState.phase}")" = Succeeded &&
+	test "$(K -n ml-multi get cm ma -o jsonpath={.data.v})" = 1 &&
+	test "$(app_field multi "{.status.history[2].revisions}")" = "[\"$r1\",\"$r1\"]"
+'
+
 test_expect_success 'controller stops on SIGTERM; its log has no sanitizer report' '
 	pid=$(cat "$TRASH/ctl.pid") && kill -TERM $pid &&
 	wait_for 20 sh -c "! kill -0 $pid" &&
