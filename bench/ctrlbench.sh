@@ -27,7 +27,7 @@
 # write count holds only the controller's writes), CTRLBENCH_KEEP (1 keeps the
 # work directory), KUBECTL (default kubectl).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 FERRY=${FERRY:-build/ferry}
 KUBECTL=${KUBECTL:-kubectl}
 SIZES=${CTRLBENCH_SIZES:-10 100 1000}
@@ -38,7 +38,7 @@ SIM=${CTRLBENCH_SIMULATOR:-0}
 OUT=${CTRLBENCH_OUT:-bench/results/controller.txt}
 TOP=$(pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/ferry-ctrlbench.XXXXXX")
-KPID= CPID= PROBE=
+KPID='' CPID='' PROBE='' SPID=''
 cleanup() {
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null
 	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null
@@ -305,7 +305,8 @@ if __name__ == "__main__":
     elif cmd == "counts":
         counts(k, sys.argv[2])
 EOF
-kb() { W=$W python3 "$W/kb.py" "$@"; }
+export W
+kb() { python3 "$W/kb.py" "$@"; }
 now() { python3 -c 'import time; print("%.3f" % time.time())'; }
 val() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
@@ -320,7 +321,6 @@ probe_renders() {
 	return 0
 }
 
-hdr_done=0
 run_size() {
 	N=$1
 	D=$W/n$N
@@ -357,7 +357,6 @@ run_size() {
 		sleep 0.1
 	done
 	idle=$(kb rss $CPID)
-	renders0=
 	if probe_renders; then
 		perf stat -x, -e "$PROBE" -p $CPID -o "$D/renders.cold" >/dev/null 2>&1 &
 		SPID=$!
