@@ -313,6 +313,41 @@ static void on_secret(void *ud, enum fy_kc_event type, json_t *obj)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static const char *op_str(const json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+/* Called with s->mu held, before the cache is updated: counts an operation
+ * that finished between the cached object and obj (argocd_app_sync_total). */
+static void count_sync(struct fy_srv *s, const char *name, const json_t *old, const json_t *obj)
+{
+	const json_t *os = json_object_get(json_object_get(obj, "status"), "operationState");
+	const char *fin = op_str(os, "finishedAt"), *phase = op_str(os, "phase");
+	if (!*fin || !*phase || !json_object_get(json_object_get(os, "operation"), "sync"))
+		return;
+	const json_t *oos = json_object_get(json_object_get(old, "status"), "operationState");
+	if (old && !strcmp(op_str(oos, "finishedAt"), fin) && !strcmp(op_str(oos, "phase"), phase))
+		return;
+	json_t *e = json_object_get(s->sync_counts, name);
+	if (!e) {
+		e = json_object();
+		json_object_set_new(e, "phases", json_object());
+		json_object_set_new(s->sync_counts, name, e);
+	}
+	const json_t *spec = json_object_get(obj, "spec"), *dst = json_object_get(spec, "destination");
+	json_object_set_new(e, "project", json_string(op_str(spec, "project")));
+	json_object_set_new(e, "dest_server", json_string(*op_str(dst, "server") ? op_str(dst, "server")
+										 : op_str(dst, "name")));
+	json_t *ph = json_object_get(e, "phases");
+	json_t *c = json_object_get(ph, phase);
+	if (c)
+		json_integer_set(c, json_integer_value(c) + 1);
+	else if (json_object_size(ph) < 8)
+		json_object_set_new(ph, phase, json_integer(1));
+}
+
 static void on_app(void *ud, enum fy_kc_event type, json_t *obj)
 {
 	struct fy_srv *s = ud;
@@ -326,10 +361,15 @@ static void on_app(void *ud, enum fy_kc_event type, json_t *obj)
 	if (!name)
 		return;
 	pthread_mutex_lock(&s->mu);
-	if (type == FY_KC_DELETED)
+	if (type == FY_KC_DELETED) {
 		json_object_del(s->apps, name);
-	else
+		json_object_del(s->sync_counts, name);
+	} else {
+		/* the initial list (ADDED) holds operations finished before the start */
+		if (type == FY_KC_MODIFIED)
+			count_sync(s, name, json_object_get(s->apps, name), obj);
 		json_object_set(s->apps, name, obj);
+	}
 	pthread_mutex_unlock(&s->mu);
 	fy_server_stream_publish(s, type == FY_KC_ADDED ? "ADDED" : type == FY_KC_MODIFIED ? "MODIFIED" : "DELETED",
 				 obj);
@@ -687,6 +727,7 @@ int fy_server_run(const struct fy_server_opts *o, volatile sig_atomic_t *stop, s
 	s->tls = !o->insecure;
 	s->apps = json_object();
 	s->wh_counts = json_object();
+	s->sync_counts = json_object();
 	if ((rc = parse_listen(listen, &ss, &v6, err)))
 		goto out_early;
 	if (mkdirs(s->data_dir)) {
@@ -780,6 +821,7 @@ out_early:
 	json_decref(s->failures);
 	json_decref(s->revoked);
 	json_decref(s->wh_counts);
+	json_decref(s->sync_counts);
 	pthread_mutex_destroy(&s->mu);
 	free(s->ns);
 	free(s->data_dir);

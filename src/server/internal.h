@@ -70,6 +70,9 @@ struct fy_srv {
 	/* counters for /metrics */
 	uint64_t n_login_ok, n_login_fail, n_requests;
 	json_t *wh_counts; /* provider -> count */
+	/* app name -> {"project","dest_server","phases":{phase: count}}: finished
+	 * operations seen by the Application watch (argocd_app_sync_total) */
+	json_t *sync_counts;
 };
 
 struct fy_sreq {

@@ -672,6 +672,21 @@ int fy_server_h_metrics(struct fy_sreq *r)
 		label(&b, "sync_status", jstr(json_object_get(st, "sync"), "status"), 0);
 		fy_buf_adds(&b, "} 1\n");
 	}
+	fy_buf_adds(&b, "# HELP argocd_app_sync_total Number of application syncs.\n"
+			"# TYPE argocd_app_sync_total counter\n");
+	json_object_foreach(s->sync_counts, k, app) {
+		const char *ph;
+		json_t *n;
+		json_object_foreach(json_object_get(app, "phases"), ph, n) {
+			fy_buf_adds(&b, "argocd_app_sync_total{");
+			label(&b, "dest_server", jstr(app, "dest_server"), 1);
+			label(&b, "name", k, 0);
+			label(&b, "namespace", s->ns, 0);
+			label(&b, "phase", ph, 0);
+			label(&b, "project", jstr(app, "project"), 0);
+			fy_buf_addf(&b, "} %lld\n", (long long)json_integer_value(n));
+		}
+	}
 	fy_buf_adds(&b, "# HELP argocd_login_request_total Number of login requests.\n"
 			"# TYPE argocd_login_request_total counter\n");
 	fy_buf_addf(&b, "argocd_login_request_total{status=\"success\"} %llu\n", (unsigned long long)s->n_login_ok);

@@ -368,6 +368,12 @@ test_expect_success 'the staging app still runs its own image, Synced' '
 		grep -qx registry.example.com/ml/model-server:v1.1.0-rc1 &&
 	"$FERRY" app get model-server-staging | grep -q "^Sync Status:        Synced to main"
 '
+test_expect_success '/metrics counts the finished syncs (argocd_app_sync_total)' '
+	curl -sk https://$S/metrics > metrics &&
+	grep -q "^argocd_app_info{.*name=\"model-server\"" metrics &&
+	n=$(sed -n "s/^argocd_app_sync_total{dest_server=\"https:\/\/kubernetes.default.svc\",name=\"model-server\",namespace=\"argocd\",phase=\"Succeeded\",project=\"default\"} //p" metrics) &&
+	test "$n" -ge 5
+'
 test_expect_success 'no sanitizer report in the logs' '
 	! grep -E "runtime error|AddressSanitizer|LeakSanitizer" $TRASH/up.err
 '
