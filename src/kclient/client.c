@@ -42,10 +42,19 @@ int fy_kc_new(struct fy_kc **out, const struct fy_kc_config *cfg, struct fy_err 
 	struct fy_kc *kc = fy_xcalloc(1, sizeof(*kc));
 	fy_kc_config_copy(&kc->cfg, cfg);
 	struct fy_kc_config *c = &kc->cfg;
-	if (c->qps <= 0)
-		c->qps = 50;
-	if (c->burst <= 0)
-		c->burst = 100;
+	/*
+	 * Argo CD's controller defaults to 50 QPS / burst 100 and spends most of
+	 * a large sync waiting on that limiter; ours is 10x higher. The
+	 * environment overrides it like ARGOCD_K8S_CLIENT_QPS/_BURST do.
+	 */
+	if (c->qps <= 0) {
+		const char *e = getenv("FERRY_K8S_CLIENT_QPS");
+		c->qps = e && atof(e) > 0 ? atof(e) : 500;
+	}
+	if (c->burst <= 0) {
+		const char *e = getenv("FERRY_K8S_CLIENT_BURST");
+		c->burst = e && atoi(e) > 0 ? atoi(e) : 1000;
+	}
 	if (c->connect_timeout_ms <= 0)
 		c->connect_timeout_ms = 10000;
 	if (c->timeout_ms <= 0)

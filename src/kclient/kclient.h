@@ -87,8 +87,8 @@ struct fy_kc_config {
 	struct fy_kc_exec *exec;    /* NULL if none */
 	char *namespace;        /* the context's namespace; NULL: "default" */
 	/* client behaviour; 0 = default */
-	double qps;             /* default 50 */
-	int burst;              /* default 100 */
+	double qps;             /* default $FERRY_K8S_CLIENT_QPS or 500 */
+	int burst;              /* default $FERRY_K8S_CLIENT_BURST or 1000 */
 	int connect_timeout_ms; /* default 10000 */
 	int timeout_ms;         /* total per request, default 60000 (not watch streams) */
 	int max_retries;        /* default 4; -1 = no retries */
