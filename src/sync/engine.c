@@ -704,7 +704,8 @@ static void build_tasks(struct ctx *c)
 			if (is_prune(&c->t[i]) && c->t[i].o.prune_last)
 				c->t[i].wave = last + 1;
 	}
-	qsort(c->t, c->n, sizeof(*c->t), task_cmp);
+	if (c->n)
+		qsort(c->t, c->n, sizeof(*c->t), task_cmp);
 	adjust_deps(c, 0);
 	adjust_deps(c, 1);
 
