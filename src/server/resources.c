@@ -647,6 +647,29 @@ int fy_server_h_metrics(struct fy_sreq *r)
 	struct fy_srv *s = r->s;
 	struct fy_buf b;
 	fy_buf_init(&b, 0);
+	/* clusters first: a list call, not under s->mu */
+	struct fy_err err = FY_ERR_INIT;
+	json_t *clusters = r->snap ? all_clusters(r, NULL, &err) : NULL;
+	size_t ci;
+	json_t *cl;
+	fy_buf_adds(&b, "# HELP argocd_cluster_info Information about cluster.\n# TYPE argocd_cluster_info gauge\n");
+	json_array_foreach(clusters, ci, cl) {
+		fy_buf_adds(&b, "argocd_cluster_info{");
+		label(&b, "k8s_version", "", 1);
+		label(&b, "name", jstr(cl, "name"), 0);
+		label(&b, "server", jstr(cl, "server"), 0);
+		fy_buf_adds(&b, "} 1\n");
+	}
+	fy_buf_adds(&b, "# HELP argocd_cluster_connection_status The k8s cluster current connection status.\n"
+			"# TYPE argocd_cluster_connection_status gauge\n");
+	json_array_foreach(clusters, ci, cl) {
+		const char *cs = jstr(json_object_get(cl, "connectionState"), "status");
+		fy_buf_adds(&b, "argocd_cluster_connection_status{");
+		label(&b, "k8s_version", "", 1);
+		label(&b, "server", jstr(cl, "server"), 0);
+		fy_buf_addf(&b, "} %d\n", cs && !strcmp(cs, "Successful"));
+	}
+	json_decref(clusters);
 	fy_buf_adds(&b, "# HELP argocd_app_info Information about application.\n# TYPE argocd_app_info gauge\n");
 	pthread_mutex_lock(&s->mu);
 	const char *k;

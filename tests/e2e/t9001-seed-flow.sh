@@ -368,11 +368,13 @@ test_expect_success 'the staging app still runs its own image, Synced' '
 		grep -qx registry.example.com/ml/model-server:v1.1.0-rc1 &&
 	"$FERRY" app get model-server-staging | grep -q "^Sync Status:        Synced to main"
 '
-test_expect_success '/metrics counts the finished syncs (argocd_app_sync_total)' '
+test_expect_success '/metrics counts the finished syncs (argocd_app_sync_total) and lists the cluster' '
 	curl -sk https://$S/metrics > metrics &&
 	grep -q "^argocd_app_info{.*name=\"model-server\"" metrics &&
 	n=$(sed -n "s/^argocd_app_sync_total{dest_server=\"https:\/\/kubernetes.default.svc\",name=\"model-server\",namespace=\"argocd\",phase=\"Succeeded\",project=\"default\"} //p" metrics) &&
-	test "$n" -ge 5
+	test "$n" -ge 5 &&
+	grep -qx "argocd_cluster_info{k8s_version=\"\",name=\"in-cluster\",server=\"https://kubernetes.default.svc\"} 1" metrics &&
+	grep -qx "argocd_cluster_connection_status{k8s_version=\"\",server=\"https://kubernetes.default.svc\"} 1" metrics
 '
 test_expect_success 'no sanitizer report in the logs' '
 	! grep -E "runtime error|AddressSanitizer|LeakSanitizer" $TRASH/up.err
