@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,26 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 	}
 }
 
+/*
+ * TCP_NODELAY on every connection: a response goes out in more than one
+ * write (headers, then body through TLS records), and with Nagle's algorithm
+ * the last segment waits for the client's delayed ACK (~200 ms per request
+ * on Linux), which made paged kubectl lists 10x slower.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci) {
+		int one = 1;
+		setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -259,11 +280,13 @@ int fy_apiserver_start(struct fy_apiserver **out, struct fy_reg *reg, const stru
 		flags |= MHD_USE_TLS;
 	if (o->insecure_http)
 		s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, &handler, s, MHD_OPTION_SOCK_ADDR, &ss,
-					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+					on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 					NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_END);
 	else
 		s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, &handler, s, MHD_OPTION_SOCK_ADDR, &ss,
-					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+					MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+					on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 					NULL, MHD_OPTION_HTTPS_MEM_KEY, o->key_pem, MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_END);
 	if (!s->d) {
