@@ -835,7 +835,9 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 		{
 			char *m;
 			const json_t *sr = json_object_get(res.operation_state, "syncResult");
-			const char *rev = *jstr(sr, "revision") ? jstr(sr, "revision") : jstr_at(json_object_get(sr, "revisions"), 0);
+			const char *rev = jstr(sr, "revision");
+			if (!*rev)
+				rev = jstr_at(json_object_get(sr, "revisions"), 0);
 			if (!strcmp(phase, "Succeeded"))
 				m = fy_xasprintf("Sync operation to %s succeeded", rev);
 			else
@@ -1219,7 +1221,8 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 					json_object_set(spec, "source", json_array_get(osrcs, 0));
 			}
 		}
-		r = failed ? -3 : run_operation(c, &a, oapp ? oapp : obj, new, cl, use, orev, orevs ? orevs : revs, &hcfg);
+		r = failed ? -3 : run_operation(c, &a, oapp ? oapp : obj, new, cl, use, orev,
+						orevs ? orevs : revs, &hcfg);
 		fy_cmp_release(&ocmp);
 		json_decref(osrcs);
 		json_decref(opins);
