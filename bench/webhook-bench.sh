@@ -25,7 +25,7 @@
 # build/ferry), WEBHOOK_APPS (1000), WEBHOOK_MISS (500), WEBHOOK_HIT (20),
 # WEBHOOK_ROUNDS (10), WEBHOOK_KEEP (1 keeps the work directory), KUBECTL.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 FERRY=${FERRY:-build/ferry}
 KUBECTL=${KUBECTL:-kubectl}
 NAPPS=${WEBHOOK_APPS:-1000}
