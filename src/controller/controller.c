@@ -579,8 +579,8 @@ static int write_app(struct ctrl *c, const json_t *old, const json_t *new, struc
 		json_t *ma = json_object(), *mb = json_object();
 		const json_t *an = json_object_get(json_object_get(old, "metadata"), "annotations");
 		const json_t *bn = json_object_get(json_object_get(new, "metadata"), "annotations");
-		json_object_set(ma, "annotations", an ? (json_t *)an : json_object());
-		json_object_set(mb, "annotations", bn ? (json_t *)bn : json_object());
+		json_object_set_new(ma, "annotations", an ? json_incref((json_t *)an) : json_object());
+		json_object_set_new(mb, "annotations", bn ? json_incref((json_t *)bn) : json_object());
 		const json_t *af = json_object_get(json_object_get(old, "metadata"), "finalizers");
 		const json_t *bf = json_object_get(json_object_get(new, "metadata"), "finalizers");
 		if (!json_equal((json_t *)af, (json_t *)bf)) {
