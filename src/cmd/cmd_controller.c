@@ -26,7 +26,7 @@ int cmd_controller(int argc, char **argv)
 		{ FY_OPT_STR, "namespace", 'n', &ns, "NS", "control-plane namespace (default argocd)" },
 		{ FY_OPT_STR, "log-level", 0, &level, "LEVEL", "debug, info, warn, error (default info)" },
 		{ FY_OPT_FLAG, "install-crds", 0, &install, NULL, "apply the Application, ApplicationSet and AppProject CRDs first" },
-		{ FY_OPT_STR, "crds-dir", 0, &crds, "DIR", "where the CRDs are (default data/crds)" },
+		{ FY_OPT_STR, "crds-dir", 0, &crds, "DIR", "read the CRDs from this directory instead of the built-in ones" },
 		{ FY_OPT_INT, "workers", 0, &workers, "N", "reconcile workers (default 4)" },
 		{ FY_OPT_INT, "repo-error-grace-seconds", 0, &grace, "N", "keep the last status this long while git fails (default 180)" },
 		{ 0 }

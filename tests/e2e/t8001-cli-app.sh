@@ -148,8 +148,7 @@ test_expect_success 'app sync waits for the operation and prints the result' '
 	grep -q "^TIMESTAMP" out && grep -q "^Phase:              Succeeded$" out &&
 	"$FERRY" app wait fraud-detector --health --operation --timeout 60 > /dev/null
 '
-# the sync engine reports success but leaves a field changed with a merge
-# patch (replicas) as it is: not a CLI matter, kept here as a known breakage
+# a field changed with a merge patch (replicas) is restored by the next sync
 test_expect_success 'the sync corrects the drift (app wait, app diff exit 0)' '
 	"$FERRY" app wait fraud-detector --timeout 10 > /dev/null &&
 	"$FERRY" app diff fraud-detector
