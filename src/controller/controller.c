@@ -30,6 +30,7 @@
 #include "util/embed.h"
 #include "util/log.h"
 #include "util/map.h"
+#include "util/metrics.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -1346,7 +1347,12 @@ static void *worker(void *ud)
 		char *name = dequeue(c, &level);
 		if (!name)
 			continue;
+		uint64_t t0 = fy_now_us();
 		reconcile(c, name, level);
+		char labels[256] = "";
+		fy_metrics_label(labels, sizeof(labels), "namespace", c->ns);
+		fy_metrics_observe("argocd_app_reconcile", "Application reconciliation performance in seconds.", labels,
+				   (double)(fy_now_us() - t0) / 1e6);
 		done_with(c, name);
 		free(name);
 	}

@@ -29,6 +29,8 @@
 #include "git/url.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define CHECKOUT_MAX_BYTES (1024LL * 1024 * 1024)
@@ -713,7 +715,32 @@ void fy_git_refs_release(struct fy_git_refs *refs)
 	refs->n = 0;
 }
 
+static int ls_remote(const char *url, const struct fy_git_creds *creds, struct fy_git_refs *refs,
+		     struct fy_err *err);
+
+/* argocd_git_request_total / _duration_seconds, labelled with the redacted URL */
+static void git_metrics(const char *url, const char *type, uint64_t t0_us)
+{
+	char labels[512] = "";
+	char *red = fy_git_url_redact(url);
+	fy_metrics_label(labels, sizeof(labels), "repo", red ? red : "");
+	fy_metrics_label(labels, sizeof(labels), "request_type", type);
+	free(red);
+	fy_metrics_counter_add("argocd_git_request_total", "Number of git requests performed by repo server", labels, 1);
+	fy_metrics_observe("argocd_git_request_duration_seconds", "Git requests duration seconds.", labels,
+			   (double)(fy_now_us() - t0_us) / 1e6);
+}
+
 int fy_git_ls_remote(const char *url, const struct fy_git_creds *creds, struct fy_git_refs *refs,
+		     struct fy_err *err)
+{
+	uint64_t t0 = fy_now_us();
+	int rc = ls_remote(url, creds, refs, err);
+	git_metrics(url, "ls-remote", t0);
+	return rc;
+}
+
+static int ls_remote(const char *url, const struct fy_git_creds *creds, struct fy_git_refs *refs,
 		     struct fy_err *err)
 {
 	git_remote *remote = NULL;
@@ -1082,9 +1109,11 @@ int fy_git_fetch(struct fy_git_repo *r, const struct fy_git_creds *creds, struct
 {
 	int rc;
 
+	uint64_t t0 = fy_now_us();
 	pthread_mutex_lock(&r->mu);
 	rc = fetch_locked(r, creds, err);
 	pthread_mutex_unlock(&r->mu);
+	git_metrics(r->url, "fetch", t0);
 	return rc;
 }
 

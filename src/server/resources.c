@@ -16,6 +16,7 @@
 #include "cmd/cmds.h"
 #include "git/url.h"
 #include "internal.h"
+#include "util/metrics.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -726,6 +727,8 @@ int fy_server_h_metrics(struct fy_sreq *r)
 			"# TYPE argocd_api_requests_total counter\n");
 	fy_buf_addf(&b, "argocd_api_requests_total %llu\n", (unsigned long long)s->n_requests);
 	pthread_mutex_unlock(&s->mu);
+	/* series other parts of this process registered (controller, git client) */
+	fy_metrics_render(&b);
 	int ret = fy_server_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.buf, b.len);
 	fy_buf_release(&b);
 	return ret;

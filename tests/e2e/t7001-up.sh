@@ -38,6 +38,14 @@ test_expect_success 'the demo models are Synced and Healthy within 10 s of start
 test_expect_success 'kubectl lists the Applications with their columns' '
 	kubectl -n argocd get applications > apps && grep -q "SYNC STATUS" apps && grep -q "fraud-detector .*Synced .*Healthy" apps
 '
+test_expect_success '/metrics has the API server, controller and git series (Argo CD names)' '
+	port=$(cat $D/server.port) && curl -sk https://127.0.0.1:$port/metrics > m &&
+	grep -q "^argocd_app_info{.*name=\"fraud-detector\"" m &&
+	grep -q "^argocd_app_reconcile_count{namespace=\"argocd\"}" m &&
+	grep -q "^argocd_app_reconcile_bucket{" m &&
+	grep -q "^argocd_git_request_total{repo=\"file://.*request_type=\"ls-remote\"}" m &&
+	grep -q "^argocd_git_request_duration_seconds_count{" m
+'
 test_expect_success 'SIGTERM stops cleanly; a restart resumes with the same password' '
 	cp pw pw.before &&
 	kill -TERM $UP_PID && wait_for 30 sh -c "! kill -0 $UP_PID 2>/dev/null" &&

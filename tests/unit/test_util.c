@@ -35,3 +35,27 @@ void test_util_err__prefix(void)
 	FY_ASSERT_INT(fy_err_http_status(FY_ECONFLICT), 409);
 	FY_ASSERT_STR(fy_err_reason(FY_EEXISTS), "AlreadyExists");
 }
+
+#include "util/metrics.h"
+
+void test_util_metrics__render(void)
+{
+	char l[128] = "";
+	fy_metrics_label(l, sizeof(l), "repo", "a\"b\\c\nd");
+	fy_metrics_label(l, sizeof(l), "type", "fetch");
+	FY_ASSERT_STR(l, "repo=\"a\\\"b\\\\c\\nd\",type=\"fetch\"");
+	fy_metrics_counter_add("fy_test_total", "help text", l, 2);
+	fy_metrics_counter_add("fy_test_total", "help text", l, 1);
+	fy_metrics_observe("fy_test_seconds", "h", "", 0.3);
+	fy_metrics_observe("fy_test_seconds", "h", "", 3);
+	struct fy_buf b;
+	fy_buf_init(&b, 0);
+	fy_metrics_render(&b);
+	FY_ASSERT(strstr(b.buf, "# TYPE fy_test_total counter\n") != NULL);
+	FY_ASSERT(strstr(b.buf, "fy_test_total{repo=\"a\\\"b\\\\c\\nd\",type=\"fetch\"} 3\n") != NULL);
+	FY_ASSERT(strstr(b.buf, "fy_test_seconds_bucket{le=\"0.25\"} 0\n") != NULL);
+	FY_ASSERT(strstr(b.buf, "fy_test_seconds_bucket{le=\"0.5\"} 1\n") != NULL);
+	FY_ASSERT(strstr(b.buf, "fy_test_seconds_bucket{le=\"+Inf\"} 2\n") != NULL);
+	FY_ASSERT(strstr(b.buf, "fy_test_seconds_count{} 2\n") != NULL);
+	fy_buf_release(&b);
+}
