@@ -9,6 +9,7 @@
 
 #include "cmds.h"
 #include "common.h"
+#include "metrics_http.h"
 #include "controller/controller.h"
 #include "util/log.h"
 #include "util/opt.h"
@@ -18,6 +19,7 @@ static volatile sig_atomic_t stop_flag;
 int cmd_controller(int argc, char **argv)
 {
 	const char *kubeconfig = NULL, *context = NULL, *data = NULL, *ns = NULL, *level = NULL, *crds = NULL;
+	const char *metrics_listen = NULL;
 	int install = 0, workers = 0, grace = -1;
 	const struct fy_opt opts[] = {
 		{ FY_OPT_STR, "kubeconfig", 0, &kubeconfig, "FILE", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)" },
@@ -29,6 +31,7 @@ int cmd_controller(int argc, char **argv)
 		{ FY_OPT_STR, "crds-dir", 0, &crds, "DIR", "read the CRDs from this directory instead of the built-in ones" },
 		{ FY_OPT_INT, "workers", 0, &workers, "N", "reconcile workers (default 4)" },
 		{ FY_OPT_INT, "repo-error-grace-seconds", 0, &grace, "N", "keep the last status this long while git fails (default 180)" },
+		{ FY_OPT_STR, "metrics-listen", 0, &metrics_listen, "HOST:PORT", "serve Prometheus /metrics over HTTP here (off by default; Argo CD uses 8082)" },
 		{ 0 }
 	};
 	char **pos = NULL;
@@ -60,7 +63,14 @@ int cmd_controller(int argc, char **argv)
 	co.repo_error_grace_s = grace;
 
 	fy_cmd_stop_on_signals(&stop_flag);
-	if (fy_ctrl_run(&co, &stop_flag, &err)) {
+	struct fy_metrics_http *mh = NULL;
+	if (metrics_listen && fy_metrics_http_start(&mh, metrics_listen, &err)) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return FY_EXIT_ERROR;
+	}
+	int rc = fy_ctrl_run(&co, &stop_flag, &err);
+	fy_metrics_http_stop(mh);
+	if (rc) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		return FY_EXIT_ERROR;
 	}
