@@ -207,113 +207,52 @@ json_t *fy_table_from_list(struct fy_reg *reg, const struct fy_kind *k, json_t *
 	else if (crdcols)
 		t = T_CRD;
 
-	switch (t) {
-	case T_POD:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Ready", "string", 0));
-		json_array_append_new(cols, col("Status", "string", 0));
-		json_array_append_new(cols, col("Restarts", "string", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		json_array_append_new(cols, col("IP", "string", 1));
-		json_array_append_new(cols, col("Node", "string", 1));
-		break;
-	case T_DEPLOY:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Ready", "string", 0));
-		json_array_append_new(cols, col("Up-to-date", "integer", 0));
-		json_array_append_new(cols, col("Available", "integer", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		json_array_append_new(cols, col("Containers", "string", 1));
-		json_array_append_new(cols, col("Images", "string", 1));
-		json_array_append_new(cols, col("Selector", "string", 1));
-		break;
-	case T_RS:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Desired", "integer", 0));
-		json_array_append_new(cols, col("Current", "integer", 0));
-		json_array_append_new(cols, col("Ready", "integer", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		json_array_append_new(cols, col("Containers", "string", 1));
-		json_array_append_new(cols, col("Images", "string", 1));
-		json_array_append_new(cols, col("Selector", "string", 1));
-		break;
-	case T_STS:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Ready", "string", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		json_array_append_new(cols, col("Containers", "string", 1));
-		json_array_append_new(cols, col("Images", "string", 1));
-		break;
-	case T_DS:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Desired", "integer", 0));
-		json_array_append_new(cols, col("Current", "integer", 0));
-		json_array_append_new(cols, col("Ready", "integer", 0));
-		json_array_append_new(cols, col("Up-to-date", "integer", 0));
-		json_array_append_new(cols, col("Available", "integer", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
-	case T_SVC:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Type", "string", 0));
-		json_array_append_new(cols, col("Cluster-IP", "string", 0));
-		json_array_append_new(cols, col("External-IP", "string", 0));
-		json_array_append_new(cols, col("Port(s)", "string", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		json_array_append_new(cols, col("Selector", "string", 1));
-		break;
-	case T_JOB:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Status", "string", 0));
-		json_array_append_new(cols, col("Completions", "string", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
-	case T_NS:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Status", "string", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
-	case T_CM:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Data", "integer", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
-	case T_SECRET:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Type", "string", 0));
-		json_array_append_new(cols, col("Data", "integer", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
-	case T_EVENT:
-		json_array_append_new(cols, col("Last Seen", "string", 0));
-		json_array_append_new(cols, col("Type", "string", 0));
-		json_array_append_new(cols, col("Reason", "string", 0));
-		json_array_append_new(cols, col("Object", "string", 0));
-		json_array_append_new(cols, col("Message", "string", 0));
-		break;
-	case T_CRDDEF:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Created At", "date", 0));
-		break;
-	case T_EP:
-		json_array_append_new(cols, col("Name", "string", 0));
-		json_array_append_new(cols, col("Endpoints", "string", 0));
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
-	case T_CRD: {
-		json_array_append_new(cols, col("Name", "string", 0));
-		size_t i;
-		json_t *c;
-		json_array_foreach(crdcols, i, c) {
-			json_t *cd = col(js(c, "name"), *js(c, "type") ? js(c, "type") : "string",
-					 (int)ji(c, "priority"));
-			json_array_append_new(cols, cd);
+	/*
+	 * Column sets, named as kube-apiserver's printers name them: '#' marks
+	 * an integer column, '@' a date, '*' priority 1 (shown by -o wide).
+	 */
+	static const char *const printers[] = {
+		[T_DEFAULT] = "Name,Age",
+		[T_POD] = "Name,Ready,Status,Restarts,Age,IP*,Node*",
+		[T_DEPLOY] = "Name,Ready,Up-to-date#,Available#,Age,Containers*,Images*,Selector*",
+		[T_RS] = "Name,Desired#,Current#,Ready#,Age,Containers*,Images*,Selector*",
+		[T_STS] = "Name,Ready,Age,Containers*,Images*",
+		[T_DS] = "Name,Desired#,Current#,Ready#,Up-to-date#,Available#,Age",
+		[T_SVC] = "Name,Type,Cluster-IP,External-IP,Port(s),Age,Selector*",
+		[T_JOB] = "Name,Status,Completions,Age",
+		[T_NS] = "Name,Status,Age",
+		[T_CM] = "Name,Data#,Age",
+		[T_SECRET] = "Name,Type,Data#,Age",
+		[T_EVENT] = "Last Seen,Type,Reason,Object,Message",
+		[T_CRDDEF] = "Name,Created At@",
+		[T_EP] = "Name,Endpoints,Age",
+		[T_CRD] = "Name",
+	};
+	for (const char *p = printers[t]; *p;) {
+		size_t l = strcspn(p, ",");
+		char name[64];
+		int prio = 0;
+		const char *type = "string";
+		snprintf(name, sizeof(name), "%.*s", (int)l, p);
+		for (size_t n = strlen(name); n && strchr("#@*", name[n - 1]); n--) {
+			if (name[n - 1] == '#')
+				type = "integer";
+			else if (name[n - 1] == '@')
+				type = "date";
+			else
+				prio = 1;
+			name[n - 1] = 0;
 		}
-		json_array_append_new(cols, col("Age", "string", 0));
-		break;
+		json_array_append_new(cols, col(name, type, prio));
+		p += l;
+		if (*p == ',')
+			p++;
 	}
-	default:
-		json_array_append_new(cols, col("Name", "string", 0));
+	if (t == T_CRD) {
+		size_t ci;
+		json_t *c;
+		json_array_foreach(crdcols, ci, c) json_array_append_new(
+			cols, col(js(c, "name"), *js(c, "type") ? js(c, "type") : "string", (int)ji(c, "priority")));
 		json_array_append_new(cols, col("Age", "string", 0));
 	}
 
