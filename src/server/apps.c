@@ -785,12 +785,44 @@ static int resource_tree(struct fy_sreq *r, const char *name)
 	return ret;
 }
 
+static json_t *render_app(struct fy_sreq *r, const json_t *app, const char *name, const char *rev, char sha[41],
+			  enum fy_render_type *type, struct fy_err *err);
+
+/* the rendered manifest for a status.resources row (borrowed), or NULL */
+static json_t *target_for(json_t *targets, const json_t *res, const char *dest_ns)
+{
+	size_t i;
+	json_t *t;
+	const char *g = jstr(res, "group") ? jstr(res, "group") : "", *k = jstr(res, "kind"), *n = jstr(res, "name");
+	const char *ns = jstr(res, "namespace") ? jstr(res, "namespace") : "";
+	json_array_foreach(targets, i, t) {
+		const char *av = jstr(t, "apiVersion") ? jstr(t, "apiVersion") : "";
+		const char *slash = strchr(av, '/');
+		size_t gl = slash ? (size_t)(slash - av) : 0;
+		const json_t *meta = json_object_get(t, "metadata");
+		const char *tns = jstr(meta, "namespace") && *jstr(meta, "namespace") ? jstr(meta, "namespace") : NULL;
+		if (strlen(g) != gl || strncmp(av, g, gl) || !k || strcmp(k, jstr(t, "kind") ? jstr(t, "kind") : "") ||
+		    !n || strcmp(n, jstr(meta, "name") ? jstr(meta, "name") : ""))
+			continue;
+		if (!*ns || !strcmp(ns, tns ? tns : (dest_ns ? dest_ns : "")))
+			return t;
+	}
+	return NULL;
+}
+
 static int managed_resources(struct fy_sreq *r, const char *name)
 {
 	int ret;
 	json_t *app = load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
+	/* target states: the manifests at the compared revision (none if git is unreachable) */
+	struct fy_err rerr = FY_ERR_INIT;
+	char sha[41];
+	enum fy_render_type type;
+	const char *rev = jstr(json_object_get(json_object_get(app, "status"), "sync"), "revision");
+	json_t *targets = render_app(r, app, name, rev, sha, &type, &rerr);
+	const char *dest_ns = jstr(json_object_get(json_object_get(app, "spec"), "destination"), "namespace");
 	json_t *items = json_array();
 	size_t i;
 	json_t *res;
@@ -806,7 +838,17 @@ static int managed_resources(struct fy_sreq *r, const char *name)
 		json_object_set_new(it, "liveState", json_string(ls));
 		json_object_set_new(it, "normalizedLiveState", json_string(ls));
 		json_object_set_new(it, "predictedLiveState", json_string(ls));
-		json_object_set_new(it, "targetState", json_string("null"));
+		json_t *target = targets ? target_for(targets, res, dest_ns) : NULL;
+		if (target) {
+			json_t *tc = json_deep_copy(target);
+			mask_secret(tc);
+			char *ts = json_dumps(tc, JSON_COMPACT | JSON_SORT_KEYS);
+			json_object_set_new(it, "targetState", json_string(ts ? ts : "null"));
+			free(ts);
+			json_decref(tc);
+		} else {
+			json_object_set_new(it, "targetState", json_string("null"));
+		}
 		json_object_set_new(it, "hook", json_boolean(json_is_true(json_object_get(res, "hook"))));
 		const char *st = jstr(res, "status");
 		json_object_set_new(it, "modified", json_boolean(st && strcmp(st, "Synced")));
@@ -814,6 +856,7 @@ static int managed_resources(struct fy_sreq *r, const char *name)
 		json_decref(live);
 		json_array_append_new(items, it);
 	}
+	json_decref(targets);
 	json_t *out = json_pack("{s:o}", "items", items);
 	ret = fy_server_reply_json(r, 200, out);
 	json_decref(out);
@@ -834,32 +877,30 @@ static int open_repo(struct fy_srv *s, const char *url, struct fy_git_cache **ca
 	return rc;
 }
 
-static int manifests(struct fy_sreq *r, const char *name)
+/*
+ * Render an app's source at rev (NULL: its targetRevision) the way the
+ * controller does. Returns the manifests (new ref) and fills sha and *type;
+ * NULL with err set on failure.
+ */
+static json_t *render_app(struct fy_sreq *r, const json_t *app, const char *name, const char *rev, char sha[41],
+			  enum fy_render_type *type, struct fy_err *err)
 {
-	struct fy_err err = FY_ERR_INIT;
 	struct fy_git_cache *cache = NULL;
 	struct fy_git_repo *repo = NULL;
-	char sha[41], *dir = NULL;
+	char *dir = NULL;
 	json_t *list = NULL;
-	int ret;
-	json_t *app = load_app(r, name, "get", &ret);
-	if (!app)
-		return ret;
 	const json_t *src = app_source(app);
 	const char *url = src ? jstr(src, "repoURL") : NULL;
-	const char *rev = fy_server_query(r, "revision");
 	if (!rev || !*rev)
 		rev = src && jstr(src, "targetRevision") && *jstr(src, "targetRevision") ? jstr(src, "targetRevision")
 											   : "HEAD";
 	if (!url || jstr(src, "chart")) {
-		ret = fy_server_reply_err(r, G_INVALID, "manifests are only available for git sources");
-		goto out;
+		fy_err_set(err, FY_EINVALID, "manifests are only available for git sources");
+		return NULL;
 	}
-	if (fy_git_url_check(url, &err) || fy_git_rev_check(rev, &err) || open_repo(r->s, url, &cache, &repo, &err) ||
-	    fy_git_resolve(repo, rev, NULL, NULL, sha, &err) || fy_git_checkout_tmp(repo, sha, &dir, &err)) {
-		ret = fy_server_reply_fyerr(r, &err);
+	if (fy_git_url_check(url, err) || fy_git_rev_check(rev, err) || open_repo(r->s, url, &cache, &repo, err) ||
+	    fy_git_resolve(repo, rev, NULL, NULL, sha, err) || fy_git_checkout_tmp(repo, sha, &dir, err))
 		goto out;
-	}
 	struct fy_render_opts ro;
 	memset(&ro, 0, sizeof(ro));
 	ro.app_name = name;
@@ -867,11 +908,33 @@ static int manifests(struct fy_sreq *r, const char *name)
 	ro.project = app_project(app);
 	ro.dest_namespace = jstr(json_object_get(json_object_get(app, "spec"), "destination"), "namespace");
 	ro.revision = sha;
+	*type = FY_RENDER_DIRECTORY;
+	list = fy_render_dir(src, dir, &ro, type, err);
+out:
+	if (dir) {
+		fy_git_tmp_remove(dir);
+		free(dir);
+	}
+	fy_git_cache_free(cache);
+	return list;
+}
+
+static int manifests(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	char sha[41];
+	int ret;
+	json_t *app = load_app(r, name, "get", &ret);
+	if (!app)
+		return ret;
 	enum fy_render_type type = FY_RENDER_DIRECTORY;
-	list = fy_render_dir(src, dir, &ro, &type, &err);
+	json_t *list = render_app(r, app, name, fy_server_query(r, "revision"), sha, &type, &err);
 	if (!list) {
-		ret = fy_server_reply_fyerr(r, &err);
-		goto out;
+		ret = err.code == FY_EINVALID && strstr(err.msg, "only available for git")
+			      ? fy_server_reply_err(r, G_INVALID, "manifests are only available for git sources")
+			      : fy_server_reply_fyerr(r, &err);
+		json_decref(app);
+		return ret;
 	}
 	json_t *strs = json_array();
 	size_t i;
@@ -889,13 +952,7 @@ static int manifests(struct fy_sreq *r, const char *name)
 				fy_render_type_name(type));
 	ret = fy_server_reply_json(r, 200, out);
 	json_decref(out);
-out:
-	if (dir) {
-		fy_git_tmp_remove(dir);
-		free(dir);
-	}
 	json_decref(list);
-	fy_git_cache_free(cache);
 	json_decref(app);
 	return ret;
 }

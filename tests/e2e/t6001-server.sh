@@ -278,7 +278,10 @@ test_expect_success 'resource-tree and managed-resources (Secret values masked)'
 	expect 200 api reader GET /api/v1/applications/guestbook/managed-resources &&
 	test "$(jbody ".items[1].modified")" = true &&
 	! grep -q "$CANARY" body && ! grep -q "$(printf %s $CANARY | base64)" body &&
-	jbody ".items[1].liveState" | jq -r "[.data[]]|sort|join(\",\")" | grep -qx "++++++++,++++++++++++"
+	jbody ".items[1].liveState" | jq -r "[.data[]]|sort|join(\",\")" | grep -qx "++++++++,++++++++++++" &&
+	test "$(jbody ".items[0].targetState" | jq -r .metadata.name)" = gb &&
+	jbody ".items[0].targetState" | jq -r ".metadata.annotations[\"argocd.argoproj.io/tracking-id\"]" | grep -q "^guestbook:/ConfigMap:default/gb$" &&
+	test "$(jbody ".items[1].targetState" | jq -r .kind)" = Secret
 '
 
 test_expect_success 'manifests (Secrets masked) and revision metadata from git' '
