@@ -114,6 +114,17 @@ struct fy_cli_verb {
 int fy_cli_verb_start(struct fy_cli_verb *v, int argc, char **argv, const struct fy_opt *local, int with_output,
 		      const char *usage, const char *desc, int min_pos, int max_pos);
 void fy_cli_verb_end(struct fy_cli_verb *v);
+/*
+ * The common part of `ferry X list`: start the verb (no local options),
+ * check -o against formats ("wide|json|yaml|<field format>"), GET path, and
+ * print the json/yaml forms and the one-field form (-o field_format prints
+ * `field` of every item, one per line). Returns -1 when the caller prints
+ * the table from *items (borrowed from *doc, which the caller decrefs
+ * before fy_cli_verb_end), else the exit code to return.
+ */
+int fy_cli_list(struct fy_cli_verb *v, int argc, char **argv, const char *usage, const char *desc,
+		const char *formats, const char *path, const char *field_format, const char *field, json_t **doc,
+		const json_t **items);
 
 /* ---- output */
 

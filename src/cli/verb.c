@@ -37,3 +37,36 @@ void fy_cli_verb_end(struct fy_cli_verb *v)
 	free(v->url_base);
 }
 
+
+int fy_cli_list(struct fy_cli_verb *v, int argc, char **argv, const char *usage, const char *desc,
+		const char *formats, const char *path, const char *field_format, const char *field, json_t **doc,
+		const json_t **items)
+{
+	struct fy_err err = FY_ERR_INIT;
+	*doc = NULL;
+	*items = NULL;
+	int ret = fy_cli_verb_start(v, argc, argv, NULL, 1, usage, desc, 0, 0);
+	if (ret >= 0)
+		return ret;
+	if (fy_cli_check_output(v->g.output, formats))
+		return FY_CLI_EXIT_USAGE;
+	if (fy_cli_call(&v->c, "GET", path, NULL, doc, &err))
+		return fy_cli_fail(&err);
+	const json_t *it = json_object_get(*doc, "items");
+	const char *o = v->g.output ? v->g.output : "wide";
+	if (!strcmp(o, "json") || !strcmp(o, "yaml")) {
+		json_t *l = json_is_array(it) ? json_incref((json_t *)it) : json_array();
+		fy_cli_print_doc(stdout, l, o);
+		json_decref(l);
+		return FY_CLI_EXIT_OK;
+	}
+	if (!strcmp(o, field_format)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(it, i, x)
+			printf("%s\n", fy_cli_str(x, field, ""));
+		return FY_CLI_EXIT_OK;
+	}
+	*items = it;
+	return -1;
+}

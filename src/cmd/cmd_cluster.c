@@ -33,31 +33,17 @@ static void set_b64(json_t *o, const char *key, const char *v)
 static int cluster_list(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	json_t *doc = NULL;
-	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry cluster list [-o wide|json|yaml|server]",
-				    "List the clusters applications can deploy to.", 0, 0);
+	const json_t *items = NULL;
+	size_t i;
+	json_t *c;
+	int ret = fy_cli_list(&v, argc, argv, "ferry cluster list [-o wide|json|yaml|server]",
+			      "List the clusters applications can deploy to.", "wide|json|yaml|server", "/api/v1/clusters",
+			      "server", "server", &doc, &items);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|json|yaml|server")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (fy_cli_call(&v.c, "GET", "/api/v1/clusters", NULL, &doc, &err)) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
-	const json_t *items = json_object_get(doc, "items");
-	const char *o = v.g.output ? v.g.output : "wide";
-	size_t i;
-	json_t *c;
-	if (!strcmp(o, "json") || !strcmp(o, "yaml")) {
-		fy_cli_print_doc(stdout, json_is_array(items) ? items : json_array(), o);
-	} else if (!strcmp(o, "server")) {
-		json_array_foreach(items, i, c)
-			printf("%s\n", fy_cli_str(c, "server", ""));
-	} else {
+	{
 		struct fy_cli_table *t = fy_cli_table_new(6);
 		fy_cli_table_addv(t, "SERVER", "NAME", "VERSION", "STATUS", "MESSAGE", "PROJECT");
 		json_array_foreach(items, i, c) {

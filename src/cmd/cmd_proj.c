@@ -52,33 +52,17 @@ static char *dest_summary(const json_t *spec)
 static int proj_list(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	json_t *doc = NULL;
-	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry proj list [-o wide|json|yaml|name]",
-				    "List projects.", 0, 0);
+	const json_t *items = NULL;
+	size_t i;
+	json_t *p;
+	int ret = fy_cli_list(&v, argc, argv, "ferry proj list [-o wide|json|yaml|name]",
+			      "List projects.", "wide|json|yaml|name", "/api/v1/projects",
+			      "name", "metadata.name", &doc, &items);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|json|yaml|name")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (fy_cli_call(&v.c, "GET", "/api/v1/projects", NULL, &doc, &err)) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
-	const json_t *items = json_object_get(doc, "items");
-	const char *o = v.g.output ? v.g.output : "wide";
-	size_t i;
-	json_t *p;
-	if (!strcmp(o, "json") || !strcmp(o, "yaml")) {
-		json_t *l = json_is_array(items) ? json_incref((json_t *)items) : json_array();
-		fy_cli_print_doc(stdout, l, o);
-		json_decref(l);
-	} else if (!strcmp(o, "name")) {
-		json_array_foreach(items, i, p)
-			printf("%s\n", fy_cli_str(p, "metadata.name", ""));
-	} else {
+	{
 		struct fy_cli_table *t = fy_cli_table_new(8);
 		fy_cli_table_addv(t, "NAME", "DESCRIPTION", "DESTINATIONS", "SOURCES", "CLUSTER-RESOURCE-WHITELIST",
 				  "NAMESPACE-RESOURCE-BLACKLIST", "SIGNATURE-KEYS", "ORPHANED-RESOURCES");

@@ -10,33 +10,17 @@
 static int repo_list(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	json_t *doc = NULL;
-	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry repo list [-o wide|json|yaml|url]",
-				    "List the configured repositories.", 0, 0);
+	const json_t *items = NULL;
+	size_t i;
+	json_t *r;
+	int ret = fy_cli_list(&v, argc, argv, "ferry repo list [-o wide|json|yaml|url]",
+			      "List the configured repositories.", "wide|json|yaml|url", "/api/v1/repositories",
+			      "url", "repo", &doc, &items);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|json|yaml|url")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (fy_cli_call(&v.c, "GET", "/api/v1/repositories", NULL, &doc, &err)) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
-	const json_t *items = json_object_get(doc, "items");
-	const char *o = v.g.output ? v.g.output : "wide";
-	size_t i;
-	json_t *r;
-	if (!strcmp(o, "json") || !strcmp(o, "yaml")) {
-		json_t *l = json_is_array(items) ? json_incref((json_t *)items) : json_array();
-		fy_cli_print_doc(stdout, l, o);
-		json_decref(l);
-	} else if (!strcmp(o, "url")) {
-		json_array_foreach(items, i, r)
-			printf("%s\n", fy_cli_str(r, "repo", ""));
-	} else {
+	{
 		struct fy_cli_table *t = fy_cli_table_new(10);
 		fy_cli_table_addv(t, "TYPE", "NAME", "REPO", "INSECURE", "OCI", "LFS", "CREDS", "STATUS", "MESSAGE",
 				  "PROJECT");
