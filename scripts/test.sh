@@ -25,7 +25,9 @@ run() { # name cmd...
 	log="$LOG/$(echo "$name" | tr ' /' '__').log"
 	"$@" > "$log" 2>&1
 	rc=$?
-	grep -E '^(FAIL|not ok)|failed:|ERROR|runtime error|AddressSanitizer' "$log" | head -40
+	# a failure's name and the lines that explain it
+	grep -E -A6 '^(FAIL|not ok)' "$log" | head -60
+	grep -E 'failed:|ERROR|runtime error|AddressSanitizer' "$log" | head -20
 	tally "$name" "$log" $rc
 }
 

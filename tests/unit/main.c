@@ -57,5 +57,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	printf("unit: %d passed, %d failed\n", pass, fail);
+	/* LeakSanitizer ends the process without flushing stdio: the tally must be out before */
+	fflush(stdout);
 	return fail ? 1 : 0;
 }
