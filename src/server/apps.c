@@ -17,6 +17,9 @@
 #include <microhttpd.h>
 
 #include "git/repo.h"
+#include "health/health.h"
+#include "kube/jsonpatch.h"
+#include "kube/mergepatch.h"
 #include "git/url.h"
 #include "internal.h"
 #include "render/render.h"
@@ -76,7 +79,7 @@ static int automated(const json_t *app)
  * Fetch Application name and check action on it. On failure a reply is
  * queued in *ret and NULL returned.
  */
-static json_t *load_app(struct fy_sreq *r, const char *name, const char *action, int *ret)
+json_t *fy_server_load_app(struct fy_sreq *r, const char *name, const char *action, int *ret)
 {
 	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL;
@@ -211,7 +214,7 @@ static int get(struct fy_sreq *r, const char *name)
 {
 	int ret;
 	const char *refresh = fy_server_query(r, "refresh");
-	json_t *app = load_app(r, name, "get", &ret);
+	json_t *app = fy_server_load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
 	if (refresh && *refresh) {
@@ -426,7 +429,7 @@ static int update(struct fy_sreq *r, const char *name, int spec_only)
 	json_t *body = fy_server_body_json(r, &ret), *cur = NULL, *out = NULL, *want = NULL;
 	if (!body)
 		return ret;
-	cur = load_app(r, name, "update", &ret);
+	cur = fy_server_load_app(r, name, "update", &ret);
 	if (!cur)
 		goto out;
 	if (spec_only) {
@@ -471,7 +474,7 @@ static int del(struct fy_sreq *r, const char *name)
 {
 	struct fy_err err = FY_ERR_INIT;
 	int ret;
-	json_t *app = load_app(r, name, "delete", &ret);
+	json_t *app = fy_server_load_app(r, name, "delete", &ret);
 	if (!app)
 		return ret;
 	const char *cascade = fy_server_query(r, "cascade");
@@ -546,7 +549,7 @@ static int do_sync(struct fy_sreq *r, const char *name)
 	json_t *body = fy_server_body_json(r, &ret), *app = NULL;
 	if (!body)
 		return ret;
-	app = load_app(r, name, "sync", &ret);
+	app = fy_server_load_app(r, name, "sync", &ret);
 	if (!app)
 		goto out;
 	char obj[600];
@@ -616,7 +619,7 @@ static int rollback(struct fy_sreq *r, const char *name)
 	json_t *body = fy_server_body_json(r, &ret), *app = NULL;
 	if (!body)
 		return ret;
-	app = load_app(r, name, "sync", &ret);
+	app = fy_server_load_app(r, name, "sync", &ret);
 	if (!app)
 		goto out;
 	json_t *idv = json_object_get(body, "id");
@@ -672,7 +675,7 @@ static int terminate(struct fy_sreq *r, const char *name)
 	struct fy_err err = FY_ERR_INIT;
 	int ret;
 	for (int attempt = 0; attempt < 10; attempt++) {
-		json_t *app = load_app(r, name, "sync", &ret);
+		json_t *app = fy_server_load_app(r, name, "sync", &ret);
 		if (!app)
 			return ret;
 		json_t *os = json_object_get(json_object_get(app, "status"), "operationState");
@@ -696,7 +699,7 @@ static int terminate(struct fy_sreq *r, const char *name)
 /* ------------------------------------------------------------ views */
 
 /* Secret values replaced by '+' runs (8 + 4 per distinct value), Argo CD's HideSecretData. */
-static void mask_secret(json_t *obj)
+void fy_server_mask_secret(json_t *obj)
 {
 	if (!json_is_object(obj) || !jstr(obj, "kind") || strcmp(jstr(obj, "kind"), "Secret"))
 		return;
@@ -743,44 +746,22 @@ static json_t *live_object(struct fy_srv *s, const json_t *res)
 	if (fy_kc_get(s->kc, av, k, jstr(res, "namespace"), jstr(res, "name"), NULL, &obj, NULL))
 		return NULL;
 	json_object_del(json_object_get(obj, "metadata"), "managedFields");
-	mask_secret(obj);
+	fy_server_mask_secret(obj);
 	return obj;
 }
 
 static int resource_tree(struct fy_sreq *r, const char *name)
 {
 	int ret;
-	json_t *app = load_app(r, name, "get", &ret);
+	json_t *app = fy_server_load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
-	json_t *nodes = json_array();
-	size_t i;
-	json_t *res;
-	json_array_foreach(json_object_get(json_object_get(app, "status"), "resources"), i, res) {
-		if (i >= MAX_TREE)
-			break;
-		json_t *n = json_object();
-		static const char *const keys[] = { "group", "version", "kind", "namespace", "name" };
-		for (int k = 0; k < 5; k++)
-			json_object_set_new(n, keys[k], json_string(jstr(res, keys[k]) ? jstr(res, keys[k]) : ""));
-		if (json_object_get(res, "health"))
-			json_object_set(n, "health", json_object_get(res, "health"));
-		json_t *live = live_object(r->s, res);
-		if (live) {
-			json_t *m = json_object_get(live, "metadata");
-			if (jstr(m, "uid"))
-				json_object_set(n, "uid", json_object_get(m, "uid"));
-			if (jstr(m, "resourceVersion"))
-				json_object_set(n, "resourceVersion", json_object_get(m, "resourceVersion"));
-			if (jstr(m, "creationTimestamp"))
-				json_object_set(n, "createdAt", json_object_get(m, "creationTimestamp"));
-			json_decref(live);
-		}
-		json_array_append_new(nodes, n);
-	}
-	json_t *out = json_pack("{s:o,s:[],s:[]}", "nodes", nodes, "orphanedNodes", "hosts");
-	ret = fy_server_reply_json(r, 200, out);
-	json_decref(out);
+	struct fy_health_config hcfg;
+	fy_server_health_config(r, &hcfg);
+	json_t *tree = fy_server_tree_get(r->s, app, &hcfg);
+	fy_health_config_release(&hcfg);
+	ret = fy_server_reply_json(r, 200, tree);
+	json_decref(tree);
 	json_decref(app);
 	return ret;
 }
@@ -813,7 +794,7 @@ static json_t *target_for(json_t *targets, const json_t *res, const char *dest_n
 static int managed_resources(struct fy_sreq *r, const char *name)
 {
 	int ret;
-	json_t *app = load_app(r, name, "get", &ret);
+	json_t *app = fy_server_load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
 	/* target states: the manifests at the compared revision (none if git is unreachable) */
@@ -841,7 +822,7 @@ static int managed_resources(struct fy_sreq *r, const char *name)
 		json_t *target = targets ? target_for(targets, res, dest_ns) : NULL;
 		if (target) {
 			json_t *tc = json_deep_copy(target);
-			mask_secret(tc);
+			fy_server_mask_secret(tc);
 			char *ts = json_dumps(tc, JSON_COMPACT | JSON_SORT_KEYS);
 			json_object_set_new(it, "targetState", json_string(ts ? ts : "null"));
 			free(ts);
@@ -924,7 +905,7 @@ static int manifests(struct fy_sreq *r, const char *name)
 	struct fy_err err = FY_ERR_INIT;
 	char sha[41];
 	int ret;
-	json_t *app = load_app(r, name, "get", &ret);
+	json_t *app = fy_server_load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
 	enum fy_render_type type = FY_RENDER_DIRECTORY;
@@ -940,7 +921,7 @@ static int manifests(struct fy_sreq *r, const char *name)
 	size_t i;
 	json_t *m;
 	json_array_foreach(list, i, m) {
-		mask_secret(m);
+		fy_server_mask_secret(m);
 		char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
 		json_array_append_new(strs, json_string(s));
 		free(s);
@@ -966,7 +947,7 @@ static int revision_metadata(struct fy_sreq *r, const char *name, const char *re
 	char sha[41];
 	int ret;
 	memset(&m, 0, sizeof(m));
-	json_t *app = load_app(r, name, "get", &ret);
+	json_t *app = fy_server_load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
 	const json_t *src = app_source(app);
@@ -996,7 +977,7 @@ static int events(struct fy_sreq *r, const char *name)
 	struct fy_err err = FY_ERR_INIT;
 	int ret;
 	json_t *l = NULL;
-	json_t *app = load_app(r, name, "get", &ret);
+	json_t *app = fy_server_load_app(r, name, "get", &ret);
 	if (!app)
 		return ret;
 	if (fy_kc_list(r->s->kc, "v1", "Event", r->s->ns, NULL, &l, &err)) {
@@ -1020,6 +1001,303 @@ static int events(struct fy_sreq *r, const char *name)
 	return ret;
 }
 
+/* ------------------------------------------------------------ one resource */
+
+json_t *fy_server_body_any(struct fy_sreq *r, int *ret)
+{
+	json_error_t je;
+	if (!r->body_len) {
+		*ret = -1;
+		return NULL;
+	}
+	json_t *j = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &je);
+	if (!j)
+		*ret = fy_server_reply_err(r, G_INVALID, "invalid request body: %s", je.text);
+	return j;
+}
+
+int fy_server_reply_manifest(struct fy_sreq *r, const json_t *obj)
+{
+	json_t *c = json_deep_copy(obj);
+	fy_server_mask_secret(c);
+	char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *out = json_pack("{s:s}", "manifest", s ? s : "null");
+	int ret = fy_server_reply_json(r, 200, out);
+	json_decref(out);
+	json_decref(c);
+	free(s);
+	return ret;
+}
+
+void fy_server_res_close(struct fy_srv_res *q)
+{
+	json_decref(q->app);
+	json_decref(q->live);
+	memset(q, 0, sizeof(*q));
+}
+
+/* a field of the body ids (if a string there), else the query parameter */
+static const char *id_field(struct fy_sreq *r, const json_t *ids, const char *k)
+{
+	const char *v = jstr(ids, k);
+	return v ? v : fy_server_query(r, k);
+}
+
+int fy_server_res_open(struct fy_sreq *r, const char *name, const char *app_action, const json_t *ids,
+		       struct fy_srv_res *q, int *ret)
+{
+	memset(q, 0, sizeof(*q));
+	q->app = fy_server_load_app(r, name, app_action, ret);
+	if (!q->app)
+		return -1;
+	q->group = id_field(r, ids, "group");
+	q->version = id_field(r, ids, "version");
+	q->kind = id_field(r, ids, "kind");
+	q->ns = id_field(r, ids, "namespace");
+	q->name = id_field(r, ids, "resourceName");
+	if (!q->group)
+		q->group = "";
+	if (!q->ns)
+		q->ns = "";
+	if (!q->kind || !*q->kind || !q->name || !*q->name) {
+		*ret = fy_server_reply_err(r, G_INVALID, "kind and resourceName are required");
+		goto fail;
+	}
+	struct fy_health_config hcfg;
+	fy_server_health_config(r, &hcfg);
+	json_t *tree = fy_server_tree_get(r->s, q->app, &hcfg);
+	fy_health_config_release(&hcfg);
+	const json_t *node = fy_server_tree_find(tree, q->group, q->kind, q->ns, q->name);
+	char version[64];
+	snprintf(version, sizeof(version), "%s", node && jstr(node, "version") ? jstr(node, "version") : "");
+	if (node && (!jstr(node, "uid") || !*jstr(node, "uid")))
+		node = NULL;
+	if (node)
+		q->live = fy_server_live_get(r->s, q->group, q->version && *q->version ? q->version : version, q->kind,
+					     jstr(node, "namespace"), q->name);
+	json_decref(tree);
+	if (!q->live) {
+		*ret = fy_server_reply_err(r, G_INVALID, "%s %s %s not found as part of application %s", q->kind, q->group,
+					   q->name, name);
+		goto fail;
+	}
+	return 0;
+fail:
+	fy_server_res_close(q);
+	return -1;
+}
+
+/* RBAC for update/delete of one resource: the action, or (Argo CD 3 fine-grained) action/group/kind/ns/name */
+static int can_res(struct fy_sreq *r, const struct fy_srv_res *q, const char *action)
+{
+	char obj[600], act[800];
+	rbac_obj(obj, sizeof(obj), q->app);
+	if (fy_server_can(r, "applications", action, obj))
+		return 1;
+	snprintf(act, sizeof(act), "%s/%s/%s/%s/%s", action, q->group, q->kind,
+		 jstr(json_object_get(q->live, "metadata"), "namespace") ? jstr(json_object_get(q->live, "metadata"), "namespace") : "",
+		 q->name);
+	return fy_server_can(r, "applications", act, obj);
+}
+
+static int api_version_of(const json_t *live, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", jstr(live, "apiVersion") ? jstr(live, "apiVersion") : "");
+	return *buf != 0;
+}
+
+static int resource_get(struct fy_sreq *r, const char *name)
+{
+	struct fy_srv_res q;
+	int ret;
+	if (fy_server_res_open(r, name, "get", NULL, &q, &ret))
+		return ret;
+	ret = fy_server_reply_manifest(r, q.live);
+	fy_server_res_close(&q);
+	return ret;
+}
+
+/* "merge", "json", "strategic" or their media types -> patch type; -1 unknown */
+static int patch_type(const char *t)
+{
+	if (!t || !*t || !strcmp(t, "merge") || !strcmp(t, "application/merge-patch+json"))
+		return FY_KC_PATCH_MERGE;
+	if (!strcmp(t, "json") || !strcmp(t, "application/json-patch+json"))
+		return FY_KC_PATCH_JSON;
+	if (!strcmp(t, "strategic") || !strcmp(t, "application/strategic-merge-patch+json"))
+		return FY_KC_PATCH_STRATEGIC;
+	return -1;
+}
+
+static int resource_patch(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_srv_res q;
+	int ret;
+	json_t *body = fy_server_body_any(r, &ret), *patch = NULL, *out = NULL;
+	if (!body && ret != -1)
+		return ret;
+	if (fy_server_res_open(r, name, "get", NULL, &q, &ret))
+		goto out0;
+	if (!can_res(r, &q, "update")) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	/* the body is the patch text (a JSON string), or {patch, patchType} */
+	const char *ptype = fy_server_query(r, "patchType");
+	const json_t *pv = json_is_object(body) && json_object_get(body, "patch") ? json_object_get(body, "patch") : body;
+	if (json_is_object(body) && jstr(body, "patchType"))
+		ptype = jstr(body, "patchType");
+	int pt = patch_type(ptype);
+	if (pt < 0) {
+		ret = fy_server_reply_err(r, G_INVALID, "Patch type '%s' is not supported", ptype);
+		goto out;
+	}
+	if (json_is_string(pv)) {
+		json_error_t je;
+		patch = json_loads(json_string_value(pv), JSON_DECODE_ANY, &je);
+		if (!patch) {
+			ret = fy_server_reply_err(r, G_INVALID, "invalid patch: %s", je.text);
+			goto out;
+		}
+	} else if (pv) {
+		patch = json_incref((json_t *)pv);
+	}
+	if (!patch || (pt == FY_KC_PATCH_JSON ? !json_is_array(patch) : !json_is_object(patch))) {
+		ret = fy_server_reply_err(r, G_INVALID, "invalid patch: expected a JSON %s",
+					  pt == FY_KC_PATCH_JSON ? "array" : "object");
+		goto out;
+	}
+	char av[300];
+	api_version_of(q.live, av, sizeof(av));
+	if (fy_kc_patch(r->s->kc, av, q.kind, jstr(json_object_get(q.live, "metadata"), "namespace"), q.name,
+			(enum fy_kc_patch_type)pt, patch, NULL, &out, &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	fy_server_tree_cache_clear();
+	json_object_del(json_object_get(out, "metadata"), "managedFields");
+	ret = fy_server_reply_manifest(r, out);
+out:
+	fy_server_res_close(&q);
+out0:
+	json_decref(body);
+	json_decref(patch);
+	json_decref(out);
+	return ret;
+}
+
+static int resource_delete(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_srv_res q;
+	int ret;
+	if (fy_server_res_open(r, name, "get", NULL, &q, &ret))
+		return ret;
+	if (!can_res(r, &q, "delete")) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	struct fy_kc_opts o;
+	fy_kc_opts_init(&o);
+	if (fy_server_is_true(fy_server_query(r, "orphan"))) {
+		o.propagation = "Orphan";
+	} else if (fy_server_is_true(fy_server_query(r, "force"))) {
+		o.propagation = "Background";
+		o.grace_period_s = 0;
+	} else {
+		o.propagation = "Foreground";
+	}
+	char av[300];
+	api_version_of(q.live, av, sizeof(av));
+	if (fy_kc_delete(r->s->kc, av, q.kind, jstr(json_object_get(q.live, "metadata"), "namespace"), q.name, &o, NULL,
+			 &err)) {
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	fy_server_tree_cache_clear();
+	ret = fy_server_reply(r, 200, "application/json", "{}", 2);
+out:
+	fy_server_res_close(&q);
+	return ret;
+}
+
+/* PATCH /api/v1/applications/{name}: {patch: "<text>", patchType: json|merge} (ApplicationService.Patch) */
+static int app_patch(struct fy_sreq *r, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret;
+	char obj[600];
+	json_t *body = fy_server_body_json(r, &ret), *cur = NULL, *patch = NULL, *patched = NULL, *out = NULL;
+	if (!body)
+		return ret;
+	cur = fy_server_load_app(r, name, "get", &ret);
+	if (!cur)
+		goto out;
+	rbac_obj(obj, sizeof(obj), cur);
+	if (!fy_server_can(r, "applications", "update", obj)) {
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	const char *pt = jstr(body, "patchType");
+	if (!pt || !*pt)
+		pt = "json";
+	if (strcmp(pt, "json") && strcmp(pt, "merge")) {
+		ret = fy_server_reply_err(r, G_INVALID, "Patch type '%s' is not supported", pt);
+		goto out;
+	}
+	const json_t *pv = json_object_get(body, "patch");
+	if (json_is_string(pv)) {
+		json_error_t je;
+		patch = json_loads(json_string_value(pv), JSON_DECODE_ANY, &je);
+		if (!patch) {
+			ret = fy_server_reply_err(r, G_INVALID, "invalid patch: %s", je.text);
+			goto out;
+		}
+	} else if (pv) {
+		patch = json_incref((json_t *)pv);
+	}
+	if (!patch) {
+		ret = fy_server_reply_err(r, G_INVALID, "patch is required");
+		goto out;
+	}
+	patched = !strcmp(pt, "json") ? fy_jsonpatch_apply(cur, patch, &err) : fy_mergepatch_apply(cur, patch, &err);
+	if (!patched) {
+		ret = fy_server_reply_err(r, G_INVALID, "%s", err.msg);
+		goto out;
+	}
+	const char *pn = jstr(json_object_get(patched, "metadata"), "name");
+	if (!pn || strcmp(pn, name)) {
+		ret = fy_server_reply_err(r, G_INVALID, "application name does not match the path");
+		goto out;
+	}
+	json_t *want = json_deep_copy(cur);
+	apply_user_fields(want, patched);
+	json_t *spec = json_object_get(want, "spec");
+	if (json_is_object(spec) && !jstr(spec, "project"))
+		json_object_set_new(spec, "project", json_string("default"));
+	rbac_obj(obj, sizeof(obj), want);
+	if (!fy_server_can(r, "applications", "update", obj)) {
+		json_decref(want);
+		ret = fy_server_reply_err(r, G_DENIED, DENIED);
+		goto out;
+	}
+	if (validate_spec(r->s, want, &err) || fy_kc_update(r->s->kc, want, NULL, &out, &err)) {
+		json_decref(want);
+		ret = fy_server_reply_fyerr(r, &err);
+		goto out;
+	}
+	json_decref(want);
+	ret = fy_server_reply_json(r, 200, out);
+out:
+	json_decref(body);
+	json_decref(cur);
+	json_decref(patch);
+	json_decref(patched);
+	json_decref(out);
+	return ret;
+}
+
 int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg)
 {
 	const char *m = r->method;
@@ -1036,6 +1314,8 @@ int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg)
 			return update(r, seg[0], 0);
 		if (!strcmp(m, "DELETE"))
 			return del(r, seg[0]);
+		if (!strcmp(m, "PATCH"))
+			return app_patch(r, seg[0]);
 	} else if (nseg == 2) {
 		const char *sub = seg[1];
 		if (!strcmp(sub, "sync") && !strcmp(m, "POST"))
@@ -1054,6 +1334,18 @@ int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg)
 			return manifests(r, seg[0]);
 		if (isget && !strcmp(sub, "events"))
 			return events(r, seg[0]);
+		if (!strcmp(sub, "resource")) {
+			if (isget)
+				return resource_get(r, seg[0]);
+			if (!strcmp(m, "POST") || !strcmp(m, "PATCH"))
+				return resource_patch(r, seg[0]);
+			if (!strcmp(m, "DELETE"))
+				return resource_delete(r, seg[0]);
+		}
+	} else if (nseg == 3 && !strcmp(seg[1], "resource") && !strcmp(seg[2], "actions")) {
+		return fy_server_h_actions(r, seg[0], 0);
+	} else if (nseg == 4 && !strcmp(seg[1], "resource") && !strcmp(seg[2], "actions") && !strcmp(seg[3], "v2")) {
+		return fy_server_h_actions(r, seg[0], 1);
 	} else if (nseg == 4 && isget && !strcmp(seg[1], "revisions") && !strcmp(seg[3], "metadata")) {
 		return revision_metadata(r, seg[0], seg[2]);
 	}

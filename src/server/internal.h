@@ -129,6 +129,65 @@ void fy_server_session_flush(struct fy_srv *s, int force);
 
 /* apps.c */
 int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg);
+/*
+ * Fetch Application name and check the RBAC action on it (applications
+ * resource). NULL with a reply queued in *ret on failure.
+ */
+json_t *fy_server_load_app(struct fy_sreq *r, const char *name, const char *action, int *ret);
+/* Argo CD HideSecretData: a Secret's values become '+' runs (in place); other kinds untouched */
+void fy_server_mask_secret(json_t *obj);
+/* one resource of an application, named by the query (?namespace, resourceName, version, kind, group) */
+struct fy_srv_res {
+	json_t *app;  /* the Application */
+	json_t *live; /* the live object (unmasked, no managedFields) */
+	const char *group, *version, *kind, *ns, *name;
+};
+/*
+ * Load the application (RBAC app_action), read the query and the live
+ * object, which must be a node of the application's resource tree
+ * (managed or a child). ids (may be NULL): an object whose string fields
+ * of those names win over the query (the v2 actions body); q's strings
+ * point into it or the query. 0, or -1 with a reply queued in *ret.
+ */
+int fy_server_res_open(struct fy_sreq *r, const char *app, const char *app_action, const json_t *ids,
+		       struct fy_srv_res *q, int *ret);
+void fy_server_res_close(struct fy_srv_res *q);
+/* the reply {manifest: "<masked object JSON>"} */
+int fy_server_reply_manifest(struct fy_sreq *r, const json_t *obj);
+/* the request body as any JSON value (a reply queued in *ret and NULL on error; "" body: NULL, *ret -1) */
+json_t *fy_server_body_any(struct fy_sreq *r, int *ret);
+
+/* actions.c: GET/POST /api/v1/applications/{name}/resource/actions[/v2] */
+int fy_server_h_actions(struct fy_sreq *r, const char *app, int v2);
+
+/* tree.c */
+#define FY_SRV_TREE_MAX_MANAGED 1000  /* managed objects read per tree */
+#define FY_SRV_TREE_MAX_OBJECTS 2000  /* objects per child-kind list */
+#define FY_SRV_TREE_TTL_MS 2000       /* a built tree is reused this long */
+struct fy_health_config;
+/*
+ * Build an ApplicationTree {nodes, orphanedNodes: [], hosts: []} (new
+ * reference) from the managed live objects (array of objects, or of
+ * {"live": obj, "health": {status, message}} to reuse a known health) and
+ * candidate children (array of objects): every object whose
+ * ownerReferences name a node's uid becomes a node with parentRefs,
+ * recursively; a v1 Endpoints joins the Service of its name. Nodes carry
+ * group, version, kind, namespace, name, uid, resourceVersion, createdAt,
+ * health (computed with hcfg, may be NULL, when not given), info, images,
+ * networkingInfo. At most 5000 nodes. Pure: no I/O.
+ */
+json_t *fy_server_tree_build(const json_t *managed, const json_t *objects, const struct fy_health_config *hcfg);
+/* the node of tree with that identity (ns NULL/"" matches any), borrowed, or NULL */
+const json_t *fy_server_tree_find(const json_t *tree, const char *group, const char *kind, const char *ns,
+				  const char *name);
+/* the live tree of app (new reference; cached FY_SRV_TREE_TTL_MS per app and resourceVersion) */
+json_t *fy_server_tree_get(struct fy_srv *s, const json_t *app, const struct fy_health_config *hcfg);
+void fy_server_tree_cache_clear(void);
+/* cfg initialised from the request's argocd-cm (health Lua overrides); release it */
+void fy_server_health_config(struct fy_sreq *r, struct fy_health_config *cfg);
+/* GET one live object without managedFields (new reference), NULL if absent or unreadable */
+json_t *fy_server_live_get(struct fy_srv *s, const char *group, const char *version, const char *kind, const char *ns,
+			   const char *name);
 
 /* resources.c */
 int fy_server_h_clusters(struct fy_sreq *r, const char *id);

@@ -7,6 +7,8 @@
 #include "server/jwt.h"
 #include "server/rbac.h"
 #include "server/webhook.h"
+#include "server/internal.h"
+#include "health/action.h"
 
 static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
 #define KL 32
@@ -274,4 +276,179 @@ void test_server__webhook_url_key(void)
 	k = fy_webhook_url_key("");
 	FY_ASSERT_STR(k, "");
 	free(k);
+}
+
+/* ---- resource tree (src/server/tree.c) */
+
+static json_t *obj(const char *av, const char *kind, const char *name, const char *uid, const char *owner_uid)
+{
+	json_t *o = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s}}", "apiVersion", av, "kind", kind, "metadata", "name",
+			      name, "namespace", "ns1", "uid", uid, "resourceVersion", "7", "creationTimestamp",
+			      "2026-01-02T03:04:05Z");
+	if (owner_uid)
+		json_object_set_new(json_object_get(o, "metadata"), "ownerReferences",
+				    json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "apps/v1", "kind", "X", "name", "x",
+					      "uid", owner_uid));
+	return o;
+}
+
+static const json_t *node_named(const json_t *tree, const char *kind, const char *name)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(tree, "nodes"), i, n) {
+		if (!strcmp(json_string_value(json_object_get(n, "kind")), kind) &&
+		    !strcmp(json_string_value(json_object_get(n, "name")), name))
+			return n;
+	}
+	return NULL;
+}
+
+void test_server__tree_children(void)
+{
+	json_t *dep = obj("apps/v1", "Deployment", "web", "u-dep", NULL);
+	json_t *svc = obj("v1", "Service", "web", "u-svc", NULL);
+	json_object_set_new(svc, "spec", json_pack("{s:{s:s}}", "selector", "app", "web"));
+	json_t *managed = json_pack("[o,{s:o,s:{s:s}}]", dep, "live", svc, "health", "status", "Healthy");
+	json_t *rs = obj("apps/v1", "ReplicaSet", "web-1", "u-rs", "u-dep");
+	json_object_set_new(json_object_get(rs, "metadata"), "annotations",
+			    json_pack("{s:s}", "deployment.kubernetes.io/revision", "3"));
+	json_t *pod = obj("v1", "Pod", "web-1-a", "u-pod", "u-rs");
+	json_object_set_new(pod, "spec", json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}]}", "nodeName", "n1", "containers",
+						   "name", "a", "image", "nginx:1", "name", "b", "image", "busybox"));
+	json_object_set_new(pod, "status",
+			    json_pack("{s:s,s:[{s:b,s:i,s:{s:{}}},{s:b,s:i,s:{s:{s:s}}}]}", "phase", "Running",
+				      "containerStatuses", "ready", 1, "restartCount", 2, "state", "running", "ready", 0,
+				      "restartCount", 1, "state", "waiting", "reason", "CrashLoopBackOff"));
+	json_t *ep = obj("v1", "Endpoints", "web", "u-ep", NULL);
+	json_t *eps = obj("discovery.k8s.io/v1", "EndpointSlice", "web-abc", "u-eps", "u-svc");
+	json_t *stray = obj("v1", "Pod", "other", "u-other", "u-nobody");
+	json_t *objects = json_pack("[o,o,o,o,o]", pod, rs, ep, eps, stray);
+	json_t *tree = fy_server_tree_build(managed, objects, NULL);
+
+	FY_ASSERT_INT(json_array_size(json_object_get(tree, "nodes")), 6);
+	FY_ASSERT(json_is_array(json_object_get(tree, "orphanedNodes")));
+	FY_ASSERT(!node_named(tree, "Pod", "other"));
+	const json_t *n = node_named(tree, "ReplicaSet", "web-1");
+	FY_ASSERT(n);
+	FY_ASSERT_STR(json_string_value(json_object_get(n, "group")), "apps");
+	FY_ASSERT_STR(json_string_value(json_object_get(n, "version")), "v1");
+	FY_ASSERT_STR(json_string_value(json_object_get(n, "createdAt")), "2026-01-02T03:04:05Z");
+	FY_ASSERT_STR(json_string_value(json_object_get(n, "resourceVersion")), "7");
+	const json_t *pr = json_array_get(json_object_get(n, "parentRefs"), 0);
+	FY_ASSERT_STR(json_string_value(json_object_get(pr, "kind")), "Deployment");
+	FY_ASSERT_STR(json_string_value(json_object_get(pr, "uid")), "u-dep");
+	FY_ASSERT_STR(json_string_value(json_object_get(json_array_get(json_object_get(n, "info"), 0), "value")),
+		      "Rev:3");
+	/* pod: info, images, parent, health */
+	n = node_named(tree, "Pod", "web-1-a");
+	FY_ASSERT(n);
+	pr = json_array_get(json_object_get(n, "parentRefs"), 0);
+	FY_ASSERT_STR(json_string_value(json_object_get(pr, "name")), "web-1");
+	const json_t *info = json_object_get(n, "info");
+	char *s = json_dumps(info, JSON_COMPACT);
+	FY_ASSERT_STR(s, "[{\"name\":\"Status Reason\",\"value\":\"CrashLoopBackOff\"},{\"name\":\"Node\",\"value\":\"n1\"},"
+			 "{\"name\":\"Containers\",\"value\":\"1/2\"},{\"name\":\"Restart Count\",\"value\":\"3\"}]");
+	free(s);
+	FY_ASSERT_INT(json_array_size(json_object_get(n, "images")), 2);
+	FY_ASSERT(json_object_get(n, "health"));
+	/* service: given health kept, networking info; its Endpoints and EndpointSlice below it */
+	n = node_named(tree, "Service", "web");
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(n, "health"), "status")), "Healthy");
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(json_object_get(n, "networkingInfo"),
+									     "targetLabels"),
+							     "app")),
+		      "web");
+	n = node_named(tree, "Endpoints", "web");
+	FY_ASSERT(n);
+	FY_ASSERT_STR(json_string_value(json_object_get(json_array_get(json_object_get(n, "parentRefs"), 0), "kind")),
+		      "Service");
+	n = fy_server_tree_find(tree, "discovery.k8s.io", "EndpointSlice", "ns1", "web-abc");
+	FY_ASSERT(n);
+	FY_ASSERT(!fy_server_tree_find(tree, "discovery.k8s.io", "EndpointSlice", "ns2", "web-abc"));
+	json_decref(tree);
+	json_decref(managed);
+	json_decref(objects);
+}
+
+void test_server__tree_cycles_and_junk(void)
+{
+	/* a owns b owns a; junk entries; duplicate managed objects */
+	json_t *a = obj("v1", "ConfigMap", "a", "u-a", "u-b");
+	json_t *b = obj("v1", "ConfigMap", "b", "u-b", "u-a");
+	json_t *managed = json_pack("[O,O,i,s,n]", a, a, 3, "x");
+	json_t *objects = json_pack("[o,o,i,[],{}]", a, b, 1);
+	json_t *tree = fy_server_tree_build(managed, objects, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(tree, "nodes")), 2);
+	const json_t *n = node_named(tree, "ConfigMap", "a");
+	FY_ASSERT_INT(json_array_size(json_object_get(n, "parentRefs")), 1);
+	json_decref(tree);
+	tree = fy_server_tree_build(NULL, NULL, NULL);
+	FY_ASSERT_INT(json_array_size(json_object_get(tree, "nodes")), 0);
+	json_decref(tree);
+	json_decref(managed);
+	json_decref(objects);
+}
+
+/* ---- resource action scripts (src/health/action.c) */
+
+void test_server__action_discover_and_run(void)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *o = json_pack("{s:s,s:s,s:{s:s},s:{s:i,s:[],s:{}}}", "apiVersion", "apps/v1", "kind", "Deployment",
+			      "metadata", "name", "web", "spec", "replicas", 2, "list", "map");
+	json_t *out = NULL;
+	FY_ASSERT_INT(fy_health_action_discover("a = {}\na['zeta'] = {}\na['alpha'] = {disabled = true}\nreturn a", o,
+						NULL, &out, &err),
+		      0);
+	char *s = json_dumps(out, JSON_COMPACT);
+	FY_ASSERT_STR(s, "[{\"name\":\"alpha\",\"disabled\":true},{\"name\":\"zeta\",\"disabled\":false}]");
+	free(s);
+	json_decref(out);
+	/* the action changes the object; empty tables keep their type; whole numbers stay integers */
+	json_t *params = json_pack("[{s:s,s:s}]", "name", "n", "value", "5");
+	FY_ASSERT_INT(fy_health_action_run("obj.spec.replicas = tonumber(actionParams['n'])\n"
+					   "obj.metadata.labels = {x = 'y'}\nreturn obj",
+					   o, params, NULL, &out, &err),
+		      0);
+	s = json_dumps(json_object_get(out, "spec"), JSON_COMPACT | JSON_SORT_KEYS);
+	FY_ASSERT_STR(s, "{\"list\":[],\"map\":{},\"replicas\":5}");
+	free(s);
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(json_object_get(out, "metadata"), "labels"), "x")),
+		      "y");
+	json_decref(out);
+	/* impacted-resources form */
+	FY_ASSERT_INT(fy_health_action_run("return {{operation = 'patch', resource = obj}}", o, NULL, NULL, &out, &err), 0);
+	FY_ASSERT_STR(json_string_value(json_object_get(out, "kind")), "Deployment");
+	json_decref(out);
+	json_decref(params);
+	json_decref(o);
+}
+
+void test_server__action_sandbox(void)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *o = json_pack("{s:s}", "kind", "X"), *out = NULL;
+	struct fy_health_lua_opts lo = { 0, 100, 0 };
+	FY_ASSERT_INT(fy_health_action_run("while true do end", o, NULL, &lo, &out, &err), FY_ETIMEOUT);
+	FY_ASSERT(strstr(err.msg, "context deadline exceeded"));
+	FY_ASSERT(!out);
+	FY_ASSERT_INT(fy_health_action_run("return io.open('/etc/passwd')", o, NULL, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_run("return os.execute('true')", o, NULL, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_run("return require('os')", o, NULL, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_run("return loadstring('return 1')()", o, NULL, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_run("local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 100) .. i end", o,
+					   NULL, NULL, &out, &err) < 0, 1);
+	FY_ASSERT_INT(fy_health_action_run("return 42", o, NULL, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_run("syntax error here", o, NULL, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_run("return {{operation = 'create', resource = obj}}", o, NULL, NULL, &out, &err),
+		      FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_discover("return 'x'", o, NULL, &out, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_health_action_discover("return nil", o, NULL, &out, &err), 0);
+	FY_ASSERT_INT(json_array_size(out), 0);
+	json_decref(out);
+	/* a deep table is refused, not a crash */
+	FY_ASSERT(fy_health_action_run("local t = {} local c = t for i = 1, 1000 do c.x = {} c = c.x end return t", o, NULL,
+				       NULL, &out, &err) < 0);
+	json_decref(o);
 }

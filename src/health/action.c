@@ -1,0 +1,370 @@
+/*
+ * action.c - resource action scripts in a LuaJIT sandbox; see action.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <luajit.h>
+
+#include "health/action.h"
+#include "util/xalloc.h"
+
+#define HOOK_COUNT 1000
+#define MAX_DEPTH 200
+
+struct box {
+	size_t used, limit;
+	struct timespec deadline;
+	int timed_out;
+};
+
+struct job {
+	const char *script;
+	const json_t *obj, *params;
+	json_t *result;
+	char *msg; /* error text when set */
+};
+
+static void *box_alloc(void *ud, void *p, size_t osize, size_t nsize)
+{
+	struct box *b = ud;
+	size_t old = p ? osize : 0;
+	if (nsize == 0) {
+		free(p);
+		b->used -= old;
+		return NULL;
+	}
+	if (nsize > old && b->used - old + nsize > b->limit)
+		return NULL;
+	void *q = realloc(p, nsize);
+	if (!q)
+		return NULL;
+	b->used = b->used - old + nsize;
+	return q;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	void *ud;
+	struct timespec now;
+	(void)ar;
+	lua_getallocf(L, &ud);
+	struct box *b = ud;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (b->timed_out || now.tv_sec > b->deadline.tv_sec ||
+	    (now.tv_sec == b->deadline.tv_sec && now.tv_nsec >= b->deadline.tv_nsec)) {
+		b->timed_out = 1;
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+		luaL_error(L, "context deadline exceeded");
+	}
+}
+
+static void open1(lua_State *L, lua_CFunction f, const char *name)
+{
+	lua_pushcfunction(L, f);
+	lua_pushstring(L, name);
+	lua_call(L, 1, 0);
+}
+
+static void drop(lua_State *L, int tbl, const char *k)
+{
+	lua_pushnil(L);
+	lua_setfield(L, tbl, k);
+}
+
+static void sandbox(lua_State *L)
+{
+	open1(L, luaopen_base, "");
+	open1(L, luaopen_table, LUA_TABLIBNAME);
+	open1(L, luaopen_string, LUA_STRLIBNAME);
+	open1(L, luaopen_math, LUA_MATHLIBNAME);
+	open1(L, luaopen_os, LUA_OSLIBNAME);
+	static const char *const gone[] = { "dofile", "loadfile", "load", "loadstring", "require", "newproxy",
+					    "module", "package", "collectgarbage", "getfenv", "setfenv", "coroutine" };
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		drop(L, LUA_GLOBALSINDEX, gone[i]);
+	lua_getglobal(L, "string");
+	drop(L, lua_gettop(L), "dump");
+	lua_pop(L, 1);
+	/* os: only time, date, clock */
+	lua_newtable(L);
+	int safe = lua_gettop(L);
+	lua_getglobal(L, "os");
+	static const char *const keep[] = { "time", "date", "clock" };
+	for (int i = 0; i < 3; i++) {
+		lua_getfield(L, -1, keep[i]);
+		lua_setfield(L, safe, keep[i]);
+	}
+	lua_pop(L, 1);
+	lua_setglobal(L, "os");
+}
+
+static void push_json(lua_State *L, const json_t *v, int depth)
+{
+	size_t i;
+	const char *k;
+	const json_t *e;
+	luaL_checkstack(L, 4, "object too deep");
+	if (depth > MAX_DEPTH)
+		luaL_error(L, "object nesting exceeds %d levels", MAX_DEPTH);
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(v));
+		json_object_foreach((json_t *)v, k, e) {
+			if (json_is_null(e))
+				continue;
+			lua_pushstring(L, k);
+			push_json(L, e, depth + 1);
+			lua_rawset(L, -3);
+		}
+		break;
+	case JSON_ARRAY: {
+		int n = 0;
+		lua_createtable(L, (int)json_array_size(v), 0);
+		json_array_foreach(v, i, e) {
+			if (json_is_null(e))
+				continue;
+			push_json(L, e, depth + 1);
+			lua_rawseti(L, -2, ++n);
+		}
+		break;
+	}
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		lua_pushnumber(L, (lua_Number)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	default:
+		lua_pushnil(L);
+		break;
+	}
+}
+
+/* the Lua value at idx as JSON; shape: the input value at the same path (for empty tables) */
+static json_t *to_json(lua_State *L, int idx, const json_t *shape, int depth)
+{
+	if (depth > MAX_DEPTH)
+		luaL_error(L, "result nesting exceeds %d levels", MAX_DEPTH);
+	luaL_checkstack(L, 4, "result too deep");
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN:
+		return json_boolean(lua_toboolean(L, idx));
+	case LUA_TNUMBER: {
+		double d = lua_tonumber(L, idx);
+		if (isfinite(d) && d == floor(d) && fabs(d) < 9.007199254740992e15)
+			return json_integer((json_int_t)d);
+		return isfinite(d) ? json_real(d) : json_null();
+	}
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		json_t *j = json_stringn(s, n);
+		return j ? j : json_string("");
+	}
+	case LUA_TTABLE: {
+		int t = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+		lua_rawgeti(L, t, 1);
+		int is_array = !lua_isnil(L, -1);
+		lua_pop(L, 1);
+		if (is_array) {
+			json_t *a = json_array();
+			size_t n = lua_objlen(L, t);
+			for (size_t i = 1; i <= n; i++) {
+				lua_rawgeti(L, t, (int)i);
+				json_array_append_new(a, to_json(L, -1, json_array_get(shape, i - 1), depth + 1));
+				lua_pop(L, 1);
+			}
+			return a;
+		}
+		json_t *o = json_object();
+		lua_pushnil(L);
+		while (lua_next(L, t)) {
+			if (lua_type(L, -2) == LUA_TSTRING) {
+				const char *k = lua_tostring(L, -2);
+				json_object_set_new(o, k, to_json(L, -1, json_object_get(shape, k), depth + 1));
+			} else if (lua_type(L, -2) == LUA_TNUMBER) {
+				char k[64];
+				snprintf(k, sizeof(k), "%.17g", lua_tonumber(L, -2));
+				json_object_set_new(o, k, to_json(L, -1, NULL, depth + 1));
+			}
+			lua_pop(L, 1);
+		}
+		if (!json_object_size(o) && json_is_array(shape)) {
+			json_decref(o);
+			return json_array();
+		}
+		return o;
+	}
+	default:
+		return json_null();
+	}
+}
+
+static int run_protected(lua_State *L)
+{
+	struct job *j = lua_touserdata(L, 1);
+	lua_settop(L, 0);
+	sandbox(L);
+	lua_newtable(L);
+	size_t i;
+	json_t *p;
+	json_array_foreach(j->params, i, p) {
+		const char *n = json_string_value(json_object_get(p, "name"));
+		const json_t *v = json_object_get(p, "value");
+		if (!n || !v)
+			continue;
+		push_json(L, v, 0);
+		lua_setfield(L, -2, n);
+	}
+	lua_setglobal(L, "actionParams");
+	push_json(L, j->obj, 0);
+	lua_setglobal(L, "obj");
+	if (luaL_loadbufferx(L, j->script, strlen(j->script), "=<string>", "t") != 0)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	j->result = to_json(L, -1, j->obj, 0);
+	return 0;
+}
+
+static int run(struct job *j, const struct fy_health_lua_opts *opts, struct fy_err *err)
+{
+	struct box b;
+	unsigned ms = opts && opts->timeout_ms ? opts->timeout_ms : FY_HEALTH_LUA_TIMEOUT_DEFAULT;
+	memset(&b, 0, sizeof(b));
+	b.limit = opts && opts->mem_limit ? opts->mem_limit : FY_HEALTH_LUA_MEM_DEFAULT;
+	clock_gettime(CLOCK_MONOTONIC, &b.deadline);
+	b.deadline.tv_sec += ms / 1000;
+	b.deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (b.deadline.tv_nsec >= 1000000000L) {
+		b.deadline.tv_sec++;
+		b.deadline.tv_nsec -= 1000000000L;
+	}
+	lua_State *L = lua_newstate(box_alloc, &b);
+	if (!L)
+		return fy_err_set(err, FY_EGENERIC, "cannot create lua state");
+	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_COUNT);
+	int st = lua_cpcall(L, run_protected, j);
+	int rc = 0;
+	if (st) {
+		const char *m = lua_tostring(L, -1);
+		if (st == LUA_ERRMEM)
+			rc = fy_err_set(err, FY_EINVALID, "not enough memory");
+		else
+			rc = fy_err_set(err, b.timed_out ? FY_ETIMEOUT : FY_EINVALID, "%s",
+					m ? m : "lua error (error object is not a string)");
+		json_decref(j->result);
+		j->result = NULL;
+	}
+	lua_close(L);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+	return strcmp(json_string_value(json_object_get(x, "name")), json_string_value(json_object_get(y, "name")));
+}
+
+int fy_health_action_discover(const char *script, const json_t *obj, const struct fy_health_lua_opts *opts,
+			      json_t **out, struct fy_err *err)
+{
+	struct job j;
+	memset(&j, 0, sizeof(j));
+	j.script = script;
+	j.obj = obj;
+	*out = NULL;
+	int rc = run(&j, opts, err);
+	if (rc)
+		return rc;
+	json_t *list = json_array();
+	if (json_is_object(j.result)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(j.result, k, v) {
+			json_t *a = json_pack("{s:s,s:b}", "name", k, "disabled",
+					      json_is_true(json_object_get(v, "disabled")));
+			static const char *const opt[] = { "iconClass", "displayName" };
+			for (int i = 0; i < 2; i++) {
+				const char *s = json_string_value(json_object_get(v, opt[i]));
+				if (s && *s)
+					json_object_set_new(a, opt[i], json_string(s));
+			}
+			if (json_is_array(json_object_get(v, "params")))
+				json_object_set(a, "params", json_object_get(v, "params"));
+			json_array_append_new(list, a);
+		}
+	} else if (!json_is_null(j.result)) {
+		json_decref(j.result);
+		json_decref(list);
+		return fy_err_set(err, FY_EINVALID, "discovery.lua must return a table of actions");
+	}
+	size_t n = json_array_size(list);
+	if (n > 1) {
+		json_t **v = fy_xcalloc(n, sizeof(*v));
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_incref(json_array_get(list, i));
+		qsort(v, n, sizeof(*v), cmp_name);
+		json_array_clear(list);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(list, v[i]);
+		free(v);
+	}
+	json_decref(j.result);
+	*out = list;
+	return 0;
+}
+
+int fy_health_action_run(const char *script, const json_t *obj, const json_t *params,
+			 const struct fy_health_lua_opts *opts, json_t **out, struct fy_err *err)
+{
+	struct job j;
+	memset(&j, 0, sizeof(j));
+	j.script = script;
+	j.obj = obj;
+	j.params = params;
+	*out = NULL;
+	int rc = run(&j, opts, err);
+	if (rc)
+		return rc;
+	json_t *res = j.result;
+	if (json_is_array(res)) {
+		/* [{operation, resource}] (impacted resources) */
+		json_t *pick = NULL;
+		size_t i;
+		json_t *e;
+		json_array_foreach(res, i, e) {
+			const char *op = json_string_value(json_object_get(e, "operation"));
+			if (!op || strcmp(op, "patch")) {
+				json_decref(res);
+				return fy_err_set(err, FY_EINVALID, "unsupported operation \"%s\"", op ? op : "");
+			}
+			if (!pick)
+				pick = json_object_get(e, "resource");
+		}
+		pick = json_is_object(pick) ? json_incref(pick) : NULL;
+		json_decref(res);
+		res = pick;
+	}
+	if (!json_is_object(res)) {
+		json_decref(res);
+		return fy_err_set(err, FY_EINVALID, "action.lua must return the changed object");
+	}
+	*out = res;
+	return 0;
+}

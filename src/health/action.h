@@ -1,0 +1,49 @@
+/*
+ * action.h - run Argo CD resource action scripts (argocd-cm
+ * resource.customizations.actions.<group_kind>: discovery.lua and
+ * definitions[].action.lua) in a LuaJIT sandbox.
+ *
+ * The sandbox follows luasandbox.h: a fresh interpreter per run with the
+ * JIT compiler off, globals `obj` (the object as a Lua table) and
+ * `actionParams` (a table of name -> value), libraries base, table,
+ * string, math and an `os` holding only time, date and clock; no io,
+ * debug, ffi, jit, package loaders, dofile, loadfile, load, loadstring,
+ * require, string.dump. Limits: a wall-clock timeout (count hook; the
+ * error is "context deadline exceeded") and a memory cap.
+ *
+ * Results: a Lua table is turned into JSON (a table with [1] is an array;
+ * an empty table takes the type of the value at the same path in the
+ * input object, else an object; whole numbers become integers; nesting
+ * is capped at 200 levels).
+ *
+ * Ownership: json_t parameters are borrowed, json_t** outputs are new
+ * references (NULL on error). Thread-safety: reentrant.
+ * Errors: FY_EINVALID (script error, bad result), FY_ETIMEOUT, with the
+ * Lua message in err.
+ */
+#ifndef FY_HEALTH_ACTION_H
+#define FY_HEALTH_ACTION_H
+
+#include <jansson.h>
+#include "health/luasandbox.h"
+#include "util/err.h"
+
+/*
+ * discovery.lua: the script returns a table name -> {disabled, iconClass,
+ * displayName, params}. *out is an array of {name, disabled, iconClass?,
+ * displayName?, params?} sorted by name (nil result: empty array).
+ */
+int fy_health_action_discover(const char *script, const json_t *obj, const struct fy_health_lua_opts *opts,
+			      json_t **out, struct fy_err *err);
+
+/*
+ * action.lua: the script changes obj and returns it. *out is the returned
+ * object. Argo CD 2.8+ scripts may return a list of {operation, resource}:
+ * the resource of the first "patch" operation is taken then (others are
+ * refused with FY_EINVALID "unsupported operation").
+ * params (may be NULL) is an array of {name, value} bound as actionParams.
+ */
+int fy_health_action_run(const char *script, const json_t *obj, const json_t *params,
+			 const struct fy_health_lua_opts *opts, json_t **out, struct fy_err *err);
+
+#endif
