@@ -482,13 +482,14 @@ static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json
 		ro.project = a->project;
 		ro.dest_namespace = a->dest_namespace;
 		ro.revision = sha;
-		if (type_name && i == 0) {
-			enum fy_render_type ty;
-			struct fy_err terr = FY_ERR_INIT;
-			if (fy_render_detect(src, vfs, &ty, &terr) == 0)
+		{
+			/* the type comes from the render cache: detected once per commit and source */
+			enum fy_render_type ty = FY_RENDER_DIRECTORY;
+			objs = fy_render_cache_render_typed(c->rcache, jstr(src, "repoURL"), sha, src, vfs, &ro, &ty,
+							    NULL, err);
+			if (objs && type_name && i == 0)
 				*type_name = fy_render_type_name(ty);
 		}
-		objs = fy_render_cache_render(c->rcache, jstr(src, "repoURL"), sha, src, vfs, &ro, NULL, err);
 		fy_vfs_free(vfs);
 		if (!objs)
 			goto fail;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #define KEY_BYTES 32
 /* bump when ferry's rendering output changes, to invalidate old disk entries */
 #define RENDER_VERSION "ferry-render/1"
+/* the tools string of type-index keys (never a render key) */
+#define TYPE_VERSION "ferry-render-type/1"
 
 struct entry {
 	struct entry *prev, *next;   /* LRU list: head = most recent */
@@ -38,7 +41,11 @@ struct fy_render_cache {
 	unsigned char mac_key[KEY_BYTES];
 	size_t hits, misses;
 	char *helm_version;          /* looked up once, lazily */
+	struct fy_map types;         /* type key -> enum fy_render_type + 1 (detections done) */
 };
+
+/* the type index holds at most this many detections (then starts afresh) */
+#define TYPE_INDEX_MIN 4096
 
 static void hex(const unsigned char *in, size_t n, char *out)
 {
@@ -99,6 +106,7 @@ int fy_render_cache_new(struct fy_render_cache **out, const struct fy_render_cac
 
 	pthread_mutex_init(&c->mu, NULL);
 	fy_map_init(&c->map);
+	fy_map_init(&c->types);
 	c->max = o && o->mem_entries ? o->mem_entries : 1024;
 	c->max_bytes = o && o->max_entry_bytes ? o->max_entry_bytes : (256u << 20);
 	if (o && o->dir) {
@@ -132,6 +140,7 @@ void fy_render_cache_free(struct fy_render_cache *c)
 		free(e);
 	}
 	fy_map_release(&c->map);
+	fy_map_release(&c->types);
 	OPENSSL_cleanse(c->mac_key, sizeof(c->mac_key));
 	pthread_mutex_destroy(&c->mu);
 	free(c->dir);
@@ -426,29 +435,62 @@ int fy_render_paths_affected(const char *annotation, const char *app_path, const
 	return hit;
 }
 
-json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, const char *sha,
-			       const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
-			       int *hit, struct fy_err *err)
+/* the tools string of a render of type t (helm's version looked up once) */
+static char *tools_of(struct fy_render_cache *c, enum fy_render_type t, const struct fy_render_opts *opts)
+{
+	char *tools;
+
+	if (t != FY_RENDER_HELM)
+		return fy_xstrdup(RENDER_VERSION);
+	pthread_mutex_lock(&c->mu);
+	if (!c->helm_version) {
+		char *v = fy_helm_version(opts ? opts->helm_path : NULL);
+		c->helm_version = v ? v : fy_xstrdup("none");
+	}
+	tools = fy_xasprintf("%s;helm=%s", RENDER_VERSION, c->helm_version);
+	pthread_mutex_unlock(&c->mu);
+	return tools;
+}
+
+json_t *fy_render_cache_render_typed(struct fy_render_cache *c, const char *repo_url, const char *sha,
+				     const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+				     enum fy_render_type *type_out, int *hit, struct fy_err *err)
 {
 	enum fy_render_type type = FY_RENDER_DIRECTORY;
-	char *tools, *key;
+	char *tools, *key, *tkey;
 	json_t *val, *copy;
+	uintptr_t known;
 
 	if (hit)
 		*hit = 0;
-	if (fy_render_detect(source, vfs, &type, err))
-		return NULL;
-	if (type == FY_RENDER_HELM) {
-		pthread_mutex_lock(&c->mu);
-		if (!c->helm_version) {
-			char *v = fy_helm_version(opts ? opts->helm_path : NULL);
-			c->helm_version = v ? v : fy_xstrdup("none");
-		}
-		tools = fy_xasprintf("%s;helm=%s", RENDER_VERSION, c->helm_version);
-		pthread_mutex_unlock(&c->mu);
+	/*
+	 * The type follows from what the key covers (repository, commit,
+	 * source, options): detect it (which reads the tree) only once per
+	 * such key, not on every refresh.
+	 */
+	tkey = fy_render_cache_key(repo_url, sha, source, opts, TYPE_VERSION);
+	pthread_mutex_lock(&c->mu);
+	known = (uintptr_t)fy_map_get(&c->types, tkey);
+	pthread_mutex_unlock(&c->mu);
+	if (known) {
+		type = (enum fy_render_type)(known - 1);
 	} else {
-		tools = fy_xstrdup(RENDER_VERSION);
+		if (fy_render_detect(source, vfs, &type, err)) {
+			free(tkey);
+			return NULL;
+		}
+		pthread_mutex_lock(&c->mu);
+		if (c->types.n >= (c->max * 4 > TYPE_INDEX_MIN ? c->max * 4 : TYPE_INDEX_MIN)) {
+			fy_map_release(&c->types);
+			fy_map_init(&c->types);
+		}
+		fy_map_put(&c->types, tkey, (void *)(uintptr_t)(type + 1));
+		pthread_mutex_unlock(&c->mu);
 	}
+	free(tkey);
+	if (type_out)
+		*type_out = type;
+	tools = tools_of(c, type, opts);
 	key = fy_render_cache_key(repo_url, sha, source, opts, tools);
 	free(tools);
 	val = fy_render_cache_get(c, key);
@@ -466,4 +508,11 @@ json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, 
 	copy = json_deep_copy(val);
 	json_decref(val);
 	return copy;
+}
+
+json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, const char *sha,
+			       const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			       int *hit, struct fy_err *err)
+{
+	return fy_render_cache_render_typed(c, repo_url, sha, source, vfs, opts, NULL, hit, err);
 }

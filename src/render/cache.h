@@ -63,6 +63,15 @@ json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, 
 			       int *hit, struct fy_err *err);
 
 /*
+ * Same, and *type_out (may be NULL) gets the source type. The type is
+ * detected (which reads the tree) only the first time a repo_url, sha,
+ * source and opts are seen: later calls, hits or misses, reuse it.
+ */
+json_t *fy_render_cache_render_typed(struct fy_render_cache *c, const char *repo_url, const char *sha,
+				     const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+				     enum fy_render_type *type_out, int *hit, struct fy_err *err);
+
+/*
  * 1 if a commit changing files (repository-relative paths, NULL-terminated)
  * affects an app at app_path with the given manifest-generate-paths
  * annotation (';'-separated; relative to app_path, or absolute = repository
