@@ -2,6 +2,7 @@
  * cmd_controller.c - `ferry controller`: run the Argo CD compatible
  * application controller against a cluster (kubeconfig or in-cluster).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +11,33 @@
 #include "cmds.h"
 #include "common.h"
 #include "metrics_http.h"
+#include "appset/appset.h"
 #include "controller/controller.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 #include "util/opt.h"
 
 static volatile sig_atomic_t stop_flag;
+
+/* the ApplicationSet controller runs next to the application controller */
+struct appset_part {
+	struct fy_appset_opts o;
+	struct fy_err err;
+};
+
+static void *run_appset(void *arg)
+{
+	struct appset_part *p = arg;
+	if (fy_appset_run(&p->o, &stop_flag, &p->err))
+		fy_error("controller", "applicationset controller stopped: %s", p->err.msg);
+	return NULL;
+}
 
 int cmd_controller(int argc, char **argv)
 {
 	const char *kubeconfig = NULL, *context = NULL, *data = NULL, *ns = NULL, *level = NULL, *crds = NULL;
 	const char *metrics_listen = NULL;
-	int install = 0, workers = 0, grace = -1;
+	int install = 0, workers = 0, grace = -1, no_appset = 0;
 	const struct fy_opt opts[] = {
 		{ FY_OPT_STR, "kubeconfig", 0, &kubeconfig, "FILE", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)" },
 		{ FY_OPT_STR, "context", 0, &context, "NAME", "kubeconfig context (default: current)" },
@@ -32,6 +49,7 @@ int cmd_controller(int argc, char **argv)
 		{ FY_OPT_INT, "workers", 0, &workers, "N", "reconcile workers (default 4)" },
 		{ FY_OPT_INT, "repo-error-grace-seconds", 0, &grace, "N", "keep the last status this long while git fails (default 180)" },
 		{ FY_OPT_STR, "metrics-listen", 0, &metrics_listen, "HOST:PORT", "serve Prometheus /metrics over HTTP here (off by default; Argo CD uses 8082)" },
+		{ FY_OPT_FLAG, "no-appset", 0, &no_appset, NULL, "do not run the ApplicationSet controller" },
 		{ 0 }
 	};
 	char **pos = NULL;
@@ -68,7 +86,24 @@ int cmd_controller(int argc, char **argv)
 		fprintf(stderr, "error: %s\n", err.msg);
 		return FY_EXIT_ERROR;
 	}
+	struct appset_part ap = { .err = FY_ERR_INIT };
+	char *adir = NULL;
+	pthread_t at;
+	int at_started = 0;
+	if (!no_appset) {
+		fy_appset_opts_init(&ap.o);
+		ap.o.kubeconfig = kubeconfig;
+		ap.o.context = context;
+		ap.o.namespace = ns;
+		adir = fy_xasprintf("%s/appset", data ? data : "ferry-data");
+		ap.o.data_dir = adir;
+		at_started = pthread_create(&at, NULL, run_appset, &ap) == 0;
+	}
 	int rc = fy_ctrl_run(&co, &stop_flag, &err);
+	stop_flag = 1;
+	if (at_started)
+		pthread_join(at, NULL);
+	free(adir);
 	fy_metrics_http_stop(mh);
 	if (rc) {
 		fprintf(stderr, "error: %s\n", err.msg);

@@ -27,6 +27,7 @@
 #include "kube.h"
 #include "common.h"
 #include "demo.h"
+#include "appset/appset.h"
 #include "controller/controller.h"
 #include "core/yaml.h"
 #include "kclient/kclient.h"
@@ -169,6 +170,15 @@ static void *run_controller(void *arg)
 	return NULL;
 }
 
+static void *run_appset(void *arg)
+{
+	struct fy_appset_opts *o = arg;
+	struct fy_err err = FY_ERR_INIT;
+	if (fy_appset_run(o, &stop_flag, &err))
+		fy_error("up", "applicationset controller stopped: %s", err.msg);
+	return NULL;
+}
+
 static void *run_server(void *arg)
 {
 	struct part *p = arg;
@@ -236,7 +246,7 @@ int cmd_up(int argc, char **argv)
 
 	struct fy_err err = FY_ERR_INIT;
 	struct fy_kube *kb = NULL;
-	char *kcpath = NULL, *cdir = NULL, *sdir = NULL, *portfile = NULL, *password = NULL;
+	char *kcpath = NULL, *cdir = NULL, *sdir = NULL, *portfile = NULL, *password = NULL, *adir = NULL;
 	struct fy_kc *kc = NULL;
 	struct fy_kc_config cfg;
 	int rc = FY_EXIT_ERROR;
@@ -281,9 +291,16 @@ int cmd_up(int argc, char **argv)
 	srv.sopts.namespace = ns;
 	srv.sopts.insecure = insecure;
 	srv.sopts.port_file = portfile;
-	pthread_t tc, ts;
+	struct fy_appset_opts aopts;
+	fy_appset_opts_init(&aopts);
+	adir = fy_xasprintf("%s/appset", data);
+	aopts.kubeconfig = kcpath;
+	aopts.data_dir = adir;
+	aopts.namespace = ns;
+	pthread_t tc, ts, ta;
 	pthread_create(&tc, NULL, run_controller, &ctrl);
 	pthread_create(&ts, NULL, run_server, &srv);
+	pthread_create(&ta, NULL, run_appset, &aopts);
 	int port = read_port(portfile, 10000);
 	if (!port && !stop_flag)
 		fprintf(stderr, "warning: the API server did not report its port\n");
@@ -313,6 +330,7 @@ int cmd_up(int argc, char **argv)
 	fprintf(stderr, "ferry up: shutting down...\n");
 	pthread_join(tc, NULL);
 	pthread_join(ts, NULL);
+	pthread_join(ta, NULL);
 	rc = ctrl.rc || srv.rc ? FY_EXIT_ERROR : FY_EXIT_OK;
 out:
 	stop_flag = 1;
@@ -324,5 +342,6 @@ out:
 	free(sdir);
 	free(portfile);
 	free(password);
+	free(adir);
 	return rc;
 }
