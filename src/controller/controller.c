@@ -16,6 +16,8 @@
 #include "controller/compare.h"
 #include "controller/controller.h"
 #include "controller/livecache.h"
+#include "controller/project.h"
+#include "controller/repocreds.h"
 #include "core/yaml.h"
 #include "diff/diff.h"
 #include "git/repo.h"
@@ -55,7 +57,19 @@ struct appstate {
 	time_t repo_err_since;   /* first repo error of the current streak, 0 none */
 	uint64_t next_refresh_ms;/* periodic refresh due */
 	int busy;
+	/*
+	 * The running operation's progress not written yet (see
+	 * OP_PROGRESS_MS): op_pending is the engine's last operationState,
+	 * op_base the written status.operationState it continues (NULL: none),
+	 * op_written_ms when progress was last written (or the op first
+	 * stepped). Only the reconcile holding busy touches them.
+	 */
+	json_t *op_pending, *op_base;
+	uint64_t op_written_ms;
 };
+
+/* progress of a running operation is written at most this often */
+#define OP_PROGRESS_MS 1000
 
 struct lsr {
 	struct fy_git_refs refs;
@@ -82,6 +96,10 @@ struct ctrl {
 	struct fy_render_cache *rcache;
 	struct fy_map lsr;     /* url -> struct lsr* */
 	struct fy_kc_watch *w_apps, *w_cm, *w_secrets;
+	/* AppProjects (name -> object; NULL: not watched, no enforcement) and repository Secrets */
+	json_t *projects;
+	struct fy_repocreds *repocreds;
+	struct fy_kc_watch *w_projects, *w_repos;
 };
 
 static const char *jstr_at(const json_t *arr, size_t i)
@@ -296,6 +314,54 @@ static void secrets_cb(void *ud, enum fy_kc_event type, json_t *obj)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* AppProjects: a change requeues the apps of that project (project.h) */
+static void projects_cb(void *ud, enum fy_kc_event type, json_t *obj)
+{
+	struct ctrl *c = ud;
+	const char *name;
+	struct fy_map_ent *it;
+
+	if (type == FY_KC_SYNCED || !obj)
+		return;
+	name = jstr(json_object_get(obj, "metadata"), "name");
+	if (!*name)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (type == FY_KC_DELETED)
+		json_object_del(c->projects, name);
+	else
+		json_object_set(c->projects, name, obj);
+	for (it = NULL; (it = fy_map_next(&c->apps, it));) {
+		const char *p = jstr(json_object_get(it->val, "spec"), "project");
+		if (!strcmp(*p ? p : FY_PROJ_DEFAULT, name))
+			enqueue_locked(c, it->key, 2, 200);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* repository Secrets: a change lets every app try git again */
+static void repos_cb(void *ud, enum fy_kc_event type, json_t *obj)
+{
+	struct ctrl *c = ud;
+	int changed;
+	struct fy_map_ent *it;
+
+	if (type == FY_KC_SYNCED || !obj)
+		return;
+	if (type == FY_KC_DELETED)
+		changed = fy_repocreds_del(c->repocreds, jstr(json_object_get(obj, "metadata"), "name"));
+	else
+		changed = fy_repocreds_put(c->repocreds, obj);
+	if (!changed)
+		return;
+	fy_info(SUB, "repository secret \"%s\" %s", jstr(json_object_get(obj, "metadata"), "name"),
+		type == FY_KC_DELETED ? "removed" : "updated");
+	pthread_mutex_lock(&c->mu);
+	for (it = NULL; (it = fy_map_next(&c->apps, it));)
+		enqueue_locked(c, it->key, 2, 200);
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* --------------------------------------------------------------- clusters */
 
 static struct cluster *cluster_add(struct ctrl *c, const char *name, const char *server, struct fy_kc *kc,
@@ -402,8 +468,8 @@ out:
 /* --------------------------------------------------------------- git side */
 
 /* resolve a source's targetRevision to a SHA; one ls-remote per repo and period unless force */
-static int resolve_rev(struct ctrl *c, const json_t *src, int force, char sha[41], struct fy_git_repo **repo,
-		       struct fy_err *err)
+static int resolve_rev(struct ctrl *c, const json_t *src, const char *project, int force, char sha[41],
+		       struct fy_git_repo **repo, struct fy_err *err)
 {
 	const char *url = jstr(src, "repoURL");
 	const char *rev = jstr(src, "targetRevision");
@@ -411,7 +477,12 @@ static int resolve_rev(struct ctrl *c, const json_t *src, int force, char sha[41
 	int rc;
 	uint64_t now = fy_now_ms();
 	uint64_t ttl = (uint64_t)(c->period_s > 0 ? c->period_s : 120) * 1000;
+	/* credentials from the repository Secrets (repocreds.h); never logged */
+	struct fy_repocreds_match rcm;
+	const struct fy_git_creds *creds = NULL;
 
+	if (fy_repocreds_lookup(c->repocreds, url, project, &rcm, NULL) == 0 && rcm.found)
+		creds = &rcm.creds;
 	pthread_mutex_lock(&c->git_mu);
 	rc = fy_git_cache_open(c->git, url, repo, err);
 	if (rc)
@@ -419,7 +490,7 @@ static int resolve_rev(struct ctrl *c, const json_t *src, int force, char sha[41
 	l = fy_map_get(&c->lsr, url);
 	if (!l || force || now - l->at_ms >= ttl) {
 		struct fy_git_refs refs = { NULL, 0 };
-		rc = fy_git_ls_remote(url, NULL, &refs, err);
+		rc = fy_git_ls_remote(url, creds, &refs, err);
 		if (rc) {
 			fy_git_refs_release(&refs);
 			goto out;
@@ -433,9 +504,10 @@ static int resolve_rev(struct ctrl *c, const json_t *src, int force, char sha[41
 		l->refs = refs;
 		l->at_ms = now;
 	}
-	rc = fy_git_resolve(*repo, rev, NULL, &l->refs, sha, err);
+	rc = fy_git_resolve(*repo, rev, creds, &l->refs, sha, err);
 out:
 	pthread_mutex_unlock(&c->git_mu);
+	fy_repocreds_match_release(&rcm);
 	return rc;
 }
 
@@ -462,11 +534,11 @@ static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json
 		} else if (pin && strlen(pin) == 40) {
 			json_t *s2 = json_deep_copy(src);
 			json_object_set_new(s2, "targetRevision", json_string(pin));
-			rc = resolve_rev(c, s2, 0, sha, &repo, err);
+			rc = resolve_rev(c, s2, a->project, 0, sha, &repo, err);
 			json_decref(s2);
 			if (rc)
 				goto fail;
-		} else if ((rc = resolve_rev(c, src, force, sha, &repo, err))) {
+		} else if ((rc = resolve_rev(c, src, a->project, force, sha, &repo, err))) {
 			goto fail;
 		}
 		json_array_append_new(*revs, json_string(sha));
@@ -542,6 +614,74 @@ static void emit_event(struct ctrl *c, const json_t *app, const char *reason, co
 	if (fy_kc_create(c->kc, ev, NULL, NULL, &err))
 		fy_debug(SUB, "event for \"%s\": %s", jstr(amd, "name"), err.msg);
 	json_decref(ev);
+}
+
+/*
+ * The Events of one Application write are recorded as ONE Event after the
+ * write succeeded: Argo CD's messages joined by "; " (operation, then sync,
+ * then health), the reason of the most significant part, type Warning if
+ * any part is.
+ */
+enum { NOTE_OP = 0, NOTE_SYNC, NOTE_HEALTH, NOTE_N };
+
+struct notes {
+	char *msg[NOTE_N];
+	const char *reason[NOTE_N];
+	int warning;
+};
+
+/* add msg (taken) to part kind */
+static void note(struct notes *n, int kind, const char *reason, int warning, char *msg)
+{
+	if (n->msg[kind]) {
+		char *j = fy_xasprintf("%s; %s", n->msg[kind], msg);
+		free(n->msg[kind]);
+		free(msg);
+		msg = j;
+	}
+	n->msg[kind] = msg;
+	n->reason[kind] = reason;
+	n->warning |= warning;
+}
+
+static void notes_release(struct notes *n)
+{
+	for (int i = 0; i < NOTE_N; i++)
+		free(n->msg[i]);
+	memset(n, 0, sizeof(*n));
+}
+
+/* The joined message (malloc'd, NULL when empty) and its reason. */
+static char *notes_join(const struct notes *n, const char **reason)
+{
+	char *out = NULL;
+
+	*reason = NULL;
+	for (int i = 0; i < NOTE_N; i++) {
+		if (!n->msg[i])
+			continue;
+		if (!*reason)
+			*reason = n->reason[i];
+		if (out) {
+			char *j = fy_xasprintf("%s; %s", out, n->msg[i]);
+			free(out);
+			out = j;
+		} else {
+			out = fy_xstrdup(n->msg[i]);
+		}
+	}
+	return out;
+}
+
+static void notes_emit(struct ctrl *c, const json_t *app, struct notes *n)
+{
+	const char *reason;
+	char *m = notes_join(n, &reason);
+
+	if (m)
+		emit_event(c, app, reason, n->warning ? "Warning" : "Normal", m);
+	free(m);
+	notes_release(n);
 }
 
 /* -------------------------------------------------------------- write-back */
@@ -752,8 +892,77 @@ static json_t *heal_resources(const struct fy_cmp *cmp)
 	return arr;
 }
 
+/* forget the unwritten progress of the app's operation */
+static void op_forget(struct appstate *st)
+{
+	json_decref(st->op_pending);
+	json_decref(st->op_base);
+	st->op_pending = st->op_base = NULL;
+	st->op_written_ms = 0;
+}
+
+static int same_json(const json_t *x, const json_t *y)
+{
+	return (!x && !y) || json_equal((json_t *)x, (json_t *)y);
+}
+
+/*
+ * The operationState to step from when progress was left unwritten: the
+ * pending state if the written one is still what it continues (a
+ * Terminating written by someone else is carried over); NULL to step from
+ * the written state. New reference.
+ */
+static json_t *op_effective(struct appstate *st, const json_t *written, const json_t *operation)
+{
+	json_t *e;
+
+	if (!st->op_pending)
+		return NULL;
+	if (!same_json(json_object_get(st->op_pending, "operation"), operation))
+		goto drop;
+	if (same_json(written, st->op_base))
+		return json_incref(st->op_pending);
+	if (!strcmp(jstr(written, "phase"), "Terminating") && !strcmp(jstr(st->op_pending, "phase"), "Running")) {
+		e = json_deep_copy(st->op_pending);
+		json_object_set_new(e, "phase", json_string("Terminating"));
+		return e;
+	}
+drop:
+	op_forget(st);
+	return NULL;
+}
+
+/* 1 if state has a hook row that written lacks (a hook was created: its attempt must be durable) */
+static int op_new_hooks(const json_t *state, const json_t *written)
+{
+	const json_t *rows = json_object_get(json_object_get(state, "syncResult"), "resources");
+	const json_t *wrows = json_object_get(json_object_get(written, "syncResult"), "resources");
+	const json_t *r, *w;
+	size_t i, j;
+
+	if (strcmp(jstr(state, "startedAt"), jstr(written, "startedAt")) ||
+	    json_integer_value(json_object_get(state, "retryCount")) !=
+		    json_integer_value(json_object_get(written, "retryCount")))
+		wrows = NULL;
+	json_array_foreach(rows, i, r) {
+		int found = 0;
+		if (!*jstr(r, "hookType"))
+			continue;
+		json_array_foreach(wrows, j, w) {
+			if (!strcmp(jstr(r, "kind"), jstr(w, "kind")) && !strcmp(jstr(r, "name"), jstr(w, "name")) &&
+			    !strcmp(jstr(r, "namespace"), jstr(w, "namespace")) &&
+			    !strcmp(jstr(r, "syncPhase"), jstr(w, "syncPhase")))
+				found = 1;
+		}
+		if (!found)
+			return 1;
+	}
+	return 0;
+}
+
 /* finish app's operation with phase Error and msg (keeps a running state's startedAt) */
-static void op_error(struct ctrl *c, const struct fy_app *a, const json_t *obj, json_t *new, const char *msg)
+static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, struct appstate *st, struct notes *ev,
+		     const char *msg)
 {
 	json_t *status = json_object_get(new, "status");
 	const json_t *prev = json_object_get(json_object_get(obj, "status"), "operationState");
@@ -773,15 +982,25 @@ static void op_error(struct ctrl *c, const struct fy_app *a, const json_t *obj, 
 	json_object_set_new(status, "operationState", os);
 	json_object_del(new, "operation");
 	m = fy_xasprintf("Sync operation failed: %s", msg);
-	emit_event(c, obj, "OperationCompleted", "Warning", m);
 	fy_info(SUB, "app \"%s\": %s", a->name, m);
-	free(m);
+	note(ev, NOTE_OP, "OperationCompleted", 1, m);
+	op_forget(st);
 }
 
-/* one engine step for app's operation; updates new (operationState, operation, history) */
-static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, json_t *new, struct cluster *cl,
+/*
+ * One engine step for app's operation (obj: the Application as the engine
+ * sees it, with any unwritten progress); updates new (operationState,
+ * operation, history). Progress of a running operation is written only
+ * when it changed and OP_PROGRESS_MS passed since the last progress write
+ * (or the operation's start), or at once when a hook was created (its
+ * attempt must survive a restart); otherwise it stays in st and new keeps
+ * the written state. When the operation ends, *applied gets the objects
+ * the last step applied (server answers) for the caller's re-compare.
+ * Returns the requeue delay, or minus the refresh level when done.
+ */
+static long run_operation(const struct fy_app *a, json_t *obj, json_t *new, struct cluster *cl,
 			  const struct fy_cmp *cmp, const char *revision, const json_t *revisions,
-			  const struct fy_health_config *hcfg)
+			  const struct fy_health_config *hcfg, struct appstate *st, struct notes *ev, json_t **applied)
 {
 	struct fy_sync_input in;
 	struct fy_sync_result res;
@@ -789,6 +1008,7 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 	struct fy_err err = FY_ERR_INIT;
 	struct getctx g = { cl->live };
 	json_t *status = json_object_get(new, "status");
+	const json_t *written = json_object_get(status, "operationState");
 	long requeue = 0;
 	size_t i;
 
@@ -813,15 +1033,16 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 	if (fy_sync_step(&in, &res, &err)) {
 		fy_warn(SUB, "app \"%s\": sync: %s", a->name, err.msg);
 		/* a malformed operation: finish it with Error, as Argo CD does */
-		op_error(c, a, obj, new, err.msg);
+		op_error(a, obj, new, st, ev, err.msg);
 		free(rs);
 		return 0;
 	}
-	json_object_set(status, "operationState", res.operation_state);
 	if (res.done) {
 		const char *phase = jstr(res.operation_state, "phase");
 		const json_t *sync = json_object_get(a->operation, "sync");
 		int automated = json_is_true(json_object_get(json_object_get(a->operation, "initiatedBy"), "automated"));
+		op_forget(st);
+		json_object_set(status, "operationState", res.operation_state);
 		json_object_del(new, "operation");
 		if (!strcmp(phase, "Succeeded") && !json_is_true(json_object_get(sync, "dryRun")) &&
 		    json_array_size(json_object_get(sync, "resources")) == 0) {
@@ -845,15 +1066,39 @@ static long run_operation(struct ctrl *c, const struct fy_app *a, json_t *obj, j
 			else
 				m = fy_xasprintf("Sync operation to %s failed: %s", rev,
 						 jstr(res.operation_state, "message"));
-			emit_event(c, obj, "OperationCompleted", strcmp(phase, "Succeeded") ? "Warning" : "Normal", m);
 			fy_info(SUB, "app \"%s\": %s", a->name, m);
-			free(m);
+			note(ev, NOTE_OP, "OperationCompleted", strcmp(phase, "Succeeded") != 0, m);
 		}
+		if (applied && json_array_size(res.applied))
+			*applied = json_incref(res.applied);
 		requeue = -(automated ? 2 : 3); /* negative: refresh level after the op */
 	} else {
+		uint64_t now_ms = fy_now_ms(), since;
+		if (!st->op_pending && !st->op_written_ms)
+			st->op_written_ms = now_ms; /* the operation's first step */
+		since = now_ms - st->op_written_ms;
 		requeue = res.requeue_ms > 0 ? res.requeue_ms : 1000;
 		if (requeue > 30000)
 			requeue = 30000;
+		if (op_new_hooks(res.operation_state, written) ||
+		    (since >= OP_PROGRESS_MS && !same_json(res.operation_state, written))) {
+			/* write the progress: st follows what is written */
+			json_object_set(status, "operationState", res.operation_state);
+			json_decref(st->op_pending);
+			json_decref(st->op_base);
+			st->op_pending = json_incref(res.operation_state);
+			st->op_base = json_deep_copy(res.operation_state);
+			st->op_written_ms = now_ms;
+		} else {
+			/* keep it for the next step; come back when it may be written */
+			long left = since < OP_PROGRESS_MS ? (long)(OP_PROGRESS_MS - since) + 10 : 0;
+			if (!st->op_pending)
+				st->op_base = written ? json_deep_copy(written) : NULL;
+			json_decref(st->op_pending);
+			st->op_pending = json_incref(res.operation_state);
+			if (left > 0 && left < requeue)
+				requeue = left;
+		}
 	}
 	fy_sync_result_release(&res);
 	free(rs);
@@ -996,6 +1241,256 @@ static json_t *images_of(const json_t *targets)
 	return imgs;
 }
 
+/*
+ * The compare's part of the status: sync (status, comparedTo,
+ * revision(s)), health, resources[] (with per-resource health unless
+ * argocd-cm says controller.resource.health.persist: "false"), summary,
+ * sourceType, RepeatedResourceWarning.
+ */
+static void cmp_status(json_t *status, const json_t *old_status, const struct fy_app *a, const struct fy_cmp *cmp,
+		       const json_t *revs, const char *revision, const json_t *targets, const char *source_type,
+		       const json_t *cm)
+{
+	json_t *sync = json_object();
+	const char *hs = fy_health_status_name(cmp->health.status);
+	int persist = strcmp(jstr(json_object_get(cm, "data"), "controller.resource.health.persist"), "false") != 0;
+
+	json_object_set_new(sync, "status", json_string(cmp->out_of_sync ? "OutOfSync" : "Synced"));
+	json_object_set_new(sync, "comparedTo", fy_app_compared_to(a));
+	if (a->multi_source)
+		json_object_set(sync, "revisions", (json_t *)revs);
+	else
+		json_object_set_new(sync, "revision", json_string(revision));
+	json_object_set_new(status, "sync", sync);
+	set_sync_health(status, cmp->out_of_sync ? "OutOfSync" : "Synced", *hs ? hs : "Healthy", cmp->health.message,
+			old_status);
+	json_object_set_new(status, "resources", fy_cmp_resources_json(cmp, persist));
+	if (!persist)
+		json_object_set_new(status, "resourceHealthSource", json_string("appTree"));
+	else
+		json_object_del(status, "resourceHealthSource");
+	json_t *sum = json_object();
+	json_t *imgs = images_of(targets);
+	if (json_array_size(imgs))
+		json_object_set_new(sum, "images", imgs);
+	else
+		json_decref(imgs);
+	json_object_set_new(status, "summary", sum);
+	if (source_type)
+		json_object_set_new(status, "sourceType", json_string(source_type));
+	set_condition(status, status, "RepeatedResourceWarning", cmp->warning);
+}
+
+/*
+ * The live cache with the objects an operation has just applied laid
+ * over it (server answers, newer than what the watches delivered so far),
+ * so that the write that ends the operation carries the sync status and
+ * health the next watch events would give.
+ */
+struct overlay {
+	struct fy_live *live;
+	struct fy_map objs; /* "group/Kind/namespace/name" -> json_t* (borrowed) */
+};
+
+static char *ov_key_of(const json_t *o)
+{
+	const json_t *md = json_object_get(o, "metadata");
+	char *g = fy_track_group(jstr(o, "apiVersion"));
+	char *k = fy_xasprintf("%s/%s/%s/%s", g, jstr(o, "kind"), jstr(md, "namespace"), jstr(md, "name"));
+	free(g);
+	return k;
+}
+
+static json_t *ov_get(void *ud, const char *g, const char *k, const char *ns, const char *n)
+{
+	struct overlay *ov = ud;
+	char *key = fy_xasprintf("%s/%s/%s/%s", g, k, ns, n);
+	json_t *o = fy_map_get(&ov->objs, key);
+	free(key);
+	return o ? json_incref(o) : fy_live_get(ov->live, g, k, ns, n);
+}
+
+static int ov_namespaced(void *ud, const char *g, const char *k)
+{
+	return fy_live_namespaced(((struct overlay *)ud)->live, g, k);
+}
+
+static json_t *ov_children(void *ud, const char *uid)
+{
+	return fy_live_children(((struct overlay *)ud)->live, uid);
+}
+
+/* live (managed objects) with applied laid over it: new array */
+static json_t *ov_managed(struct overlay *ov, const json_t *live, const json_t *applied)
+{
+	json_t *out = json_array(), *o;
+	struct fy_map used;
+	size_t i;
+
+	fy_map_init(&used);
+	json_array_foreach(applied, i, o) {
+		char *k = ov_key_of(o);
+		fy_map_put(&ov->objs, k, o);
+		free(k);
+	}
+	json_array_foreach(live, i, o) {
+		char *k = ov_key_of(o);
+		json_t *n = fy_map_get(&ov->objs, k);
+		json_array_append(out, n ? n : o);
+		if (n)
+			fy_map_put(&used, k, (void *)1);
+		free(k);
+	}
+	json_array_foreach(applied, i, o) {
+		char *k = ov_key_of(o);
+		if (!fy_map_get(&used, k)) {
+			char *inst = fy_live_instance_of(o);
+			/* only what the app manages: the tracking id names it */
+			if (inst)
+				json_array_append(out, o);
+			free(inst);
+		}
+		free(k);
+	}
+	fy_map_release(&used);
+	return out;
+}
+
+/* ---------------------------------------------------- project enforcement */
+
+/* 1 if (group, kind) is namespaced: discovery, else whether the object has a namespace */
+static int proj_namespaced(struct cluster *cl, const char *group, const char *kind, const char *ns)
+{
+	int n = fy_live_namespaced(cl->live, group, kind);
+	return n >= 0 ? n : (ns && *ns);
+}
+
+/* rows of status.resources of a kind the project refuses are Unknown (Argo CD CompareAppState) */
+static void proj_mark_resources(json_t *rows, const struct fy_proj *p, struct cluster *cl)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(rows, i, r) {
+		const char *g = jstr(r, "group"), *k = jstr(r, "kind");
+		if (!fy_proj_kind_permitted(p, g, k, jstr(r, "name"), proj_namespaced(cl, g, k, jstr(r, "namespace"))))
+			json_object_set_new(r, "status", json_string("Unknown"));
+	}
+}
+
+/* one object the project refuses: a SyncFailed row, its message added to msgs once */
+static void proj_refuse(json_t *rows, struct fy_buf *msgs, const char *group, const char *version, const char *kind,
+			const char *ns, const char *name, const char *msg)
+{
+	json_t *row = json_object();
+
+	json_object_set_new(row, "group", json_string(group));
+	json_object_set_new(row, "version", json_string(version));
+	json_object_set_new(row, "kind", json_string(kind));
+	json_object_set_new(row, "namespace", json_string(ns));
+	json_object_set_new(row, "name", json_string(name));
+	json_object_set_new(row, "status", json_string("SyncFailed"));
+	json_object_set_new(row, "message", json_string(msg));
+	json_object_set_new(row, "syncPhase", json_string("Sync"));
+	json_array_append_new(rows, row);
+	if (!strstr(msgs->buf, msg))
+		fy_buf_addf(msgs, "%s%s", msgs->len ? ", " : "", msg);
+}
+
+/*
+ * Before an operation step (Argo CD SyncAppState and the sync permission
+ * validator): an active sync window that refuses the sync leaves the
+ * operation Running with "Sync operation blocked by sync window" (returns
+ * the requeue delay); an object of a kind or namespace the project
+ * refuses fails the operation (phase Failed, SyncFailed rows; returns
+ * minus the refresh level); 0: the step may run.
+ */
+static long proj_gate_op(const struct fy_app *a, const json_t *obj, json_t *new, const struct fy_proj *p,
+			 struct cluster *cl, const struct fy_cmp *cmp, const char *revision, time_t now)
+{
+	json_t *status = json_object_get(new, "status"), *os, *rows, *h;
+	const json_t *prev = json_object_get(json_object_get(obj, "status"), "operationState");
+	const json_t *sel = json_object_get(json_object_get(a->operation, "sync"), "resources");
+	int running = !strcmp(jstr(prev, "phase"), "Running");
+	int automated = json_is_true(json_object_get(json_object_get(a->operation, "initiatedBy"), "automated"));
+	struct fy_buf msgs;
+	char ts[40];
+	size_t i, j;
+
+	if (!strcmp(jstr(prev, "phase"), "Terminating"))
+		return 0;
+	fy_rfc3339(now, ts, sizeof(ts));
+	if (!fy_proj_can_sync(p, a, cl->server, !automated, now)) {
+		os = running ? json_deep_copy(prev) : json_object();
+		json_object_set(os, "operation", a->operation);
+		json_object_set_new(os, "phase", json_string("Running"));
+		json_object_set_new(os, "message", json_string("Sync operation blocked by sync window"));
+		if (!running)
+			json_object_set_new(os, "startedAt", json_string(ts));
+		json_object_set_new(status, "operationState", os);
+		return 10000;
+	}
+	rows = json_array();
+	fy_buf_init(&msgs, 8192);
+	for (i = 0; i < cmp->n; i++) {
+		const struct fy_cmp_item *it = &cmp->v[i];
+		struct fy_err e = FY_ERR_INIT;
+		int picked = !json_array_size(sel);
+		const json_t *s;
+		if (!it->target)
+			continue;
+		json_array_foreach(sel, j, s) {
+			if (!strcmp(jstr(s, "kind"), it->kind) && !strcmp(jstr(s, "name"), it->name) &&
+			    !strcmp(jstr(s, "group"), it->group))
+				picked = 1;
+		}
+		if (picked && fy_proj_check_resource(p, it->group, it->kind, it->ns, it->name,
+						     proj_namespaced(cl, it->group, it->kind, it->ns), cl->server,
+						     a->dest_name, &e))
+			proj_refuse(rows, &msgs, it->group, it->version, it->kind, it->ns, it->name, e.msg);
+	}
+	json_array_foreach(json_array_size(sel) ? NULL : cmp->hooks, i, h) {
+		const json_t *md = json_object_get(h, "metadata");
+		const char *av = jstr(h, "apiVersion"), *slash = strrchr(av, '/');
+		char *g = fy_track_group(av);
+		const char *ns = *jstr(md, "namespace") ? jstr(md, "namespace") : a->dest_namespace;
+		struct fy_err e = FY_ERR_INIT;
+		if (fy_proj_check_resource(p, g, jstr(h, "kind"), ns, jstr(md, "name"),
+					   proj_namespaced(cl, g, jstr(h, "kind"), ns), cl->server, a->dest_name, &e))
+			proj_refuse(rows, &msgs, g, slash ? slash + 1 : av, jstr(h, "kind"), ns, jstr(md, "name"), e.msg);
+		free(g);
+	}
+	if (!json_array_size(rows)) {
+		json_decref(rows);
+		fy_buf_release(&msgs);
+		return 0;
+	}
+	os = json_object();
+	json_object_set(os, "operation", a->operation);
+	json_object_set_new(os, "phase", json_string("Failed"));
+	{
+		char *m = fy_xasprintf("one or more synchronization tasks are not valid: %s", msgs.buf);
+		json_object_set_new(os, "message", json_string(m));
+		fy_info(SUB, "app \"%s\": sync operation to %s failed: %s", a->name, revision, m);
+		free(m);
+	}
+	json_object_set_new(os, "startedAt", json_string(running && *jstr(prev, "startedAt") ? jstr(prev, "startedAt")
+											   : ts));
+	json_object_set_new(os, "finishedAt", json_string(ts));
+	{
+		json_t *sr = json_object();
+		json_object_set_new(sr, "revision", json_string(revision));
+		json_object_set_new(sr, "resources", rows);
+		if (!a->multi_source)
+			json_object_set(sr, "source", json_array_get(a->sources, 0));
+		json_object_set_new(os, "syncResult", sr);
+	}
+	json_object_set_new(status, "operationState", os);
+	json_object_del(new, "operation");
+	fy_buf_release(&msgs);
+	return automated ? -2 : -3;
+}
+
 static void reconcile(struct ctrl *c, const char *name, int level)
 {
 	json_t *obj, *new = NULL, *status, *targets = NULL, *revs = NULL, *live = NULL, *cm = NULL;
@@ -1007,13 +1502,18 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	struct fy_health_config hcfg;
 	struct fy_diff_ignore *rules = NULL;
 	struct appstate *st;
-	int force, need_resolve, cmp_done = 0;
+	int force, need_resolve, cmp_done = 0, spec_changed = 0;
 	long requeue_ms = 0, period_s, jitter_s, grace;
+	struct notes ev;
+	json_t *eobj = NULL; /* obj with the operation's unwritten progress */
 	char revision[64] = "";
 	const char *source_type = NULL;
 	time_t now = time(NULL);
+	struct fy_proj proj;
 
 	memset(&cmp, 0, sizeof(cmp));
+	memset(&ev, 0, sizeof(ev));
+	fy_proj_init(&proj);
 	fy_health_config_init(&hcfg);
 	pthread_mutex_lock(&c->mu);
 	obj = fy_map_get(&c->apps, name);
@@ -1051,11 +1551,44 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 		goto write;
 	}
+	/* the AppProject (project.h): it must exist and permit the sources, then the destination */
+	{
+		json_t *pobj = NULL;
+		const char *ctype = NULL;
+		int prc, builtin;
+		pthread_mutex_lock(&c->mu);
+		if (c->projects && (pobj = json_object_get(c->projects, a.project)))
+			json_incref(pobj);
+		/* no project watch, or the default project not created: everything is permitted */
+		builtin = !c->projects || !strcmp(a.project, FY_PROJ_DEFAULT);
+		pthread_mutex_unlock(&c->mu);
+		if (pobj)
+			prc = fy_proj_parse(pobj, &proj, &err);
+		else if (builtin) {
+			fy_proj_default(&proj);
+			prc = 0;
+		} else
+			prc = fy_proj_check_app(NULL, &a, c->ns, &ctype, &err);
+		json_decref(pobj);
+		if (prc == 0)
+			prc = fy_proj_check_app(&proj, &a, c->ns, &ctype, &err);
+		if (prc) {
+			set_condition(status, status, ctype ? ctype : "InvalidSpecError", err.msg);
+			set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+			goto write;
+		}
+		set_condition(status, status, "UnknownError", NULL);
+	}
 	cl = cluster_for(c, &a, &err);
 	if (!cl) {
 		set_condition(status, status, "InvalidSpecError", err.msg);
 		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 		requeue_ms = 10000;
+		goto write;
+	}
+	if (fy_proj_check_dest(&proj, &a, cl->server, &err)) {
+		set_condition(status, status, "InvalidSpecError", err.msg);
+		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
 		goto write;
 	}
 	if (fy_live_wait_synced(cl->live, 30000)) {
@@ -1076,9 +1609,9 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	/* which revision: resolve again (level >= 2, refresh, spec change, expiry) or reuse status */
 	{
 		/* a new app or a changed source is ForceResolve (level 3) in Argo CD */
-		int changed = !fy_app_compared_to_matches(&a, json_object_get(json_object_get(old_status, "sync"),
-									      "comparedTo"));
-		force = level >= 3 || a.refresh != FY_APP_REFRESH_NONE || changed;
+		spec_changed = !fy_app_compared_to_matches(&a, json_object_get(json_object_get(old_status, "sync"),
+										   "comparedTo"));
+		force = level >= 3 || a.refresh != FY_APP_REFRESH_NONE || spec_changed;
 		need_resolve = force || level >= 2 || a.operation ||
 			       !json_object_get(json_object_get(old_status, "sync"), "revision");
 	}
@@ -1129,43 +1662,23 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	}
 
 	/* status: sync, health, resources, conditions, summary */
+	cmp_status(status, old_status, &a, &cmp, revs, revision, targets, source_type, cm);
+	proj_mark_resources(json_object_get(status, "resources"), &proj, cl);
+	set_condition(status, status, "InvalidSpecError", NULL);
+	/* a compare at the known revision says nothing about the repository:
+	 * a ComparisonError stays until git answers again */
+	if (need_resolve)
+		set_condition(status, status, "ComparisonError", NULL);
 	{
-		json_t *sync = json_object();
-		json_object_set_new(sync, "status", json_string(cmp.out_of_sync ? "OutOfSync" : "Synced"));
-		json_object_set_new(sync, "comparedTo", fy_app_compared_to(&a));
-		if (a.multi_source)
-			json_object_set(sync, "revisions", revs);
-		else
-			json_object_set_new(sync, "revision", json_string(revision));
-		json_object_set_new(status, "sync", sync);
-		set_sync_health(status, cmp.out_of_sync ? "OutOfSync" : "Synced",
-				fy_health_status_name(cmp.health.status)[0] ? fy_health_status_name(cmp.health.status)
-									     : "Healthy",
-				cmp.health.message, old_status);
-		json_object_set_new(json_object_get(status, "sync"), "status",
-				    json_string(cmp.out_of_sync ? "OutOfSync" : "Synced"));
-		int persist = !strcmp(jstr(json_object_get(cm, "data"), "controller.resource.health.persist"), "true");
-		json_object_set_new(status, "resources", fy_cmp_resources_json(&cmp, persist));
-		if (!persist)
-			json_object_set_new(status, "resourceHealthSource", json_string("appTree"));
-		else
-			json_object_del(status, "resourceHealthSource");
-		json_t *sum = json_object();
-		json_t *imgs = images_of(targets);
-		if (json_array_size(imgs))
-			json_object_set_new(sum, "images", imgs);
-		else
-			json_decref(imgs);
-		json_object_set_new(status, "summary", sum);
-		if (source_type)
-			json_object_set_new(status, "sourceType", json_string(source_type));
-		set_condition(status, status, "RepeatedResourceWarning", cmp.warning);
-		set_condition(status, status, "InvalidSpecError", NULL);
-		/* a compare at the known revision says nothing about the repository:
-		 * a ComparisonError stays until git answers again */
-		if (need_resolve)
-			set_condition(status, status, "ComparisonError", NULL);
-		if (level >= 2 || !json_object_get(old_status, "reconciledAt")) {
+		/* reconciledAt moves on a full refresh (the annotation, a new
+		 * source) or once per reconciliation period, not on every compare */
+		int full = a.refresh != FY_APP_REFRESH_NONE || spec_changed ||
+			   !json_object_get(old_status, "reconciledAt");
+		if (!full && period_s > 0) {
+			time_t t = fy_parse_rfc3339(jstr(old_status, "reconciledAt"));
+			full = t < 0 || now - t >= period_s;
+		}
+		if (full) {
 			char ts[40];
 			fy_rfc3339(now, ts, sizeof(ts));
 			json_object_set_new(status, "reconciledAt", json_string(ts));
@@ -1180,10 +1693,19 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		char orev[64];
 		long r;
 		int failed = 0;
+		json_t *applied = NULL, *pend;
 
 		memset(&ocmp, 0, sizeof(ocmp));
 		snprintf(orev, sizeof(orev), "%s", revision);
-		if (!op_sources(&a, old_status, revs, &osrcs, &opins)) {
+		/* the engine steps from the progress not written yet, if any */
+		pend = op_effective(st, json_object_get(old_status, "operationState"), a.operation);
+		if (pend) {
+			eobj = json_deep_copy(obj);
+			json_object_set_new(json_object_get(eobj, "status"), "operationState", pend);
+		} else {
+			eobj = json_incref(obj);
+		}
+		if (!op_sources(&a, json_object_get(eobj, "status"), revs, &osrcs, &opins)) {
 			/* the operation syncs another revision or source: render and compare it */
 			json_t *s2 = json_deep_copy(osrcs), *v;
 			size_t i;
@@ -1196,7 +1718,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 			json_decref(s2);
 			if (!otargets) {
 				char *m = fy_xasprintf("ComparisonError: Failed to load target state: %s", err.msg);
-				op_error(c, &a, obj, new, m);
+				op_error(&a, eobj, new, st, &ev, m);
 				free(m);
 				failed = 1;
 			} else {
@@ -1204,7 +1726,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 				fy_err_clear(&err);
 				if (fy_compare(&a, otargets, live, &env, &ocmp, &err)) {
 					char *m = fy_xasprintf("ComparisonError: %s", err.msg);
-					op_error(c, &a, obj, new, m);
+					op_error(&a, eobj, new, st, &ev, m);
 					free(m);
 					failed = 1;
 				} else {
@@ -1215,7 +1737,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 			if (!failed && !json_equal(osrcs, a.sources)) {
 				/* syncResult.source(s) name what was synced */
 				json_t *spec;
-				oapp = json_deep_copy(obj);
+				oapp = json_deep_copy(eobj);
 				spec = json_object_get(oapp, "spec");
 				if (a.multi_source)
 					json_object_set(spec, "sources", osrcs);
@@ -1223,21 +1745,45 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 					json_object_set(spec, "source", json_array_get(osrcs, 0));
 			}
 		}
-		r = failed ? -3 : run_operation(c, &a, oapp ? oapp : obj, new, cl, use, orev,
-						orevs ? orevs : revs, &hcfg);
+		/* the project's sync windows and resource kinds (project.h) */
+		r = failed ? -3 : proj_gate_op(&a, eobj, new, &proj, cl, use, orev, now);
+		if (!failed && !r)
+			r = run_operation(&a, oapp ? oapp : eobj, new, cl, use, orev, orevs ? orevs : revs, &hcfg, st,
+					  &ev, &applied);
 		fy_cmp_release(&ocmp);
 		json_decref(osrcs);
 		json_decref(opins);
 		json_decref(otargets);
 		json_decref(orevs);
 		json_decref(oapp);
+		if (r < 0 && applied) {
+			/*
+			 * The operation ended: compare again over what it applied,
+			 * so that this one write carries operationState, history,
+			 * sync status, health and resources together.
+			 */
+			struct overlay ov = { cl->live, { NULL, 0, 0 } };
+			struct fy_cmp_env env = { ov_namespaced, ov_get, ov_children, &ov, rules, &hcfg };
+			struct fy_cmp after;
+			json_t *live2;
+			struct fy_err e2 = FY_ERR_INIT;
+
+			fy_map_init(&ov.objs);
+			live2 = ov_managed(&ov, live, applied);
+			if (fy_compare(&a, targets, live2, &env, &after, &e2) == 0) {
+				cmp_status(status, old_status, &a, &after, revs, revision, targets, source_type, cm);
+				fy_cmp_release(&after);
+			}
+			fy_map_release(&ov.objs);
+			json_decref(live2);
+		}
+		json_decref(applied);
 		if (r < 0) {
 			level = (int)-r;
 			requeue_ms = 200; /* compare again right after the op (level 2/3) */
 		} else if (r > 0) {
 			requeue_ms = r;
 		}
-		/* operationState may need a fresh start marker */
 	} else {
 		/* auto-sync */
 		struct fy_app_res_state *rs = fy_xcalloc(cmp.n ? cmp.n : 1, sizeof(*rs));
@@ -1251,8 +1797,13 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 			rs[n].requires_pruning = cmp.v[i].requires_pruning;
 			n++;
 		}
-		enum fy_app_autosync as = fy_app_autosync(&a, new, rs, n, now, &wait_s, msg, sizeof(msg));
+		/* only while the project's sync windows allow it (Argo CD CanSync(false)) */
+		int window_ok = fy_proj_can_sync(&proj, &a, cl->server, 0, now);
+		enum fy_app_autosync as = window_ok ? fy_app_autosync(&a, new, rs, n, now, &wait_s, msg, sizeof(msg))
+						    : FY_AUTOSYNC_NONE;
 		free(rs);
+		if (!window_ok && a.automated && cmp.out_of_sync)
+			fy_info(SUB, "app \"%s\": sync prevented by sync window", name);
 		if (as == FY_AUTOSYNC_SYNC || as == FY_AUTOSYNC_HEAL) {
 			json_t *heal = NULL, *op;
 			long count = 0;
@@ -1269,11 +1820,8 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 			json_object_del(status, "operationState");
 			set_condition(status, status, "SyncError", NULL);
 			fy_info(SUB, "app \"%s\": initiated automated sync to %s", name, revision);
-			{
-				char *m = fy_xasprintf("Initiated automated sync to '%s'", revision);
-				emit_event(c, obj, "OperationStarted", "Normal", m);
-				free(m);
-			}
+			note(&ev, NOTE_OP, "OperationStarted", 0, fy_xasprintf("Initiated automated sync to '%s'", revision));
+			op_forget(st);
 			requeue_ms = 50;
 		} else if (as == FY_AUTOSYNC_WAIT) {
 			requeue_ms = wait_s * 1000 + 100;
@@ -1294,17 +1842,20 @@ write:
 			fy_warn(SUB, "app \"%s\": status update: %s", name, err.msg);
 			if (!requeue_ms || requeue_ms > 2000)
 				requeue_ms = 2000;
+			/* progress meant for this write is not written: step again from what is */
+			if (!same_json(json_object_get(old_status, "operationState"),
+				       json_object_get(status, "operationState")))
+				op_forget(st);
+			notes_release(&ev);
 		} else {
-			if (*ns && strcmp(os, ns)) {
-				char *m = fy_xasprintf("Updated sync status: %s -> %s", *os ? os : "", ns);
-				emit_event(c, obj, "ResourceUpdated", "Normal", m);
-				free(m);
-			}
-			if (*nh && strcmp(oh, nh)) {
-				char *m = fy_xasprintf("Updated health status: %s -> %s", *oh ? oh : "", nh);
-				emit_event(c, obj, "ResourceUpdated", "Normal", m);
-				free(m);
-			}
+			if (*ns && strcmp(os, ns))
+				note(&ev, NOTE_SYNC, "ResourceUpdated", 0,
+				     fy_xasprintf("Updated sync status: %s -> %s", *os ? os : "", ns));
+			if (*nh && strcmp(oh, nh))
+				note(&ev, NOTE_HEALTH, "ResourceUpdated", 0,
+				     fy_xasprintf("Updated health status: %s -> %s", *oh ? oh : "", nh));
+			/* the Events of this write, as one */
+			notes_emit(c, obj, &ev);
 		}
 	}
 write_nothing:
@@ -1327,15 +1878,18 @@ write_nothing:
 out_app:
 	fy_app_release(&a);
 out_nostate:
+	fy_proj_release(&proj);
 	fy_cmp_release(&cmp);
 	fy_diff_ignore_free(rules);
 	fy_health_config_release(&hcfg);
 	json_decref(obj);
+	json_decref(eobj);
 	json_decref(new);
 	json_decref(targets);
 	json_decref(revs);
 	json_decref(live);
 	json_decref(cm);
+	notes_release(&ev);
 }
 
 /* ------------------------------------------------------------------- run */
@@ -1474,6 +2028,7 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 	fy_map_init(&c.state);
 	fy_map_init(&c.lsr);
 	c.cluster_secrets = json_object();
+	c.repocreds = fy_repocreds_new();
 
 	rc = fy_kc_config_default(&cfg, o->kubeconfig, o->context, err);
 	if (rc)
@@ -1510,6 +2065,11 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 	wo.fn = secrets_cb;
 	if ((rc = fy_kc_watch_start(c.kc, &wo, &c.w_secrets, err)))
 		goto out;
+	/* repository Secrets and credential templates for git (repocreds.h) */
+	wo.label_selector = "argocd.argoproj.io/secret-type in (repository,repo-creds)";
+	wo.fn = repos_cb;
+	if ((rc = fy_kc_watch_start(c.kc, &wo, &c.w_repos, err)))
+		goto out;
 	/* the in-cluster cache starts with the controller */
 	pthread_mutex_lock(&c.mu);
 	cluster_add(&c, FY_APP_INCLUSTER_NAME, FY_APP_INCLUSTER_SERVER, c.kc, 0);
@@ -1518,7 +2078,8 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 		/* wait for the settings before the first reconcile */
 		uint64_t end = fy_now_ms() + 10000;
 		while (!*stop && fy_now_ms() < end &&
-		       (!fy_kc_watch_synced(c.w_cm) || !fy_kc_watch_synced(c.w_secrets)))
+		       (!fy_kc_watch_synced(c.w_cm) || !fy_kc_watch_synced(c.w_secrets) ||
+			!fy_kc_watch_synced(c.w_repos)))
 			usleep(20000);
 	}
 	wo.api_version = APP_API;
@@ -1535,6 +2096,20 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 	if (rc) {
 		fy_err_prefix(err, "watching Applications (are the CRDs installed? try --install-crds)");
 		goto out;
+	}
+	/* AppProjects (project.h); without the CRD no project is enforced */
+	wo.kind = "AppProject";
+	wo.fn = projects_cb;
+	c.projects = json_object();
+	if (fy_kc_watch_start(c.kc, &wo, &c.w_projects, err)) {
+		fy_warn(SUB, "watching AppProjects: %s (projects are not enforced)", err->msg);
+		fy_err_clear(err);
+		json_decref(c.projects);
+		c.projects = NULL;
+	} else {
+		uint64_t end = fy_now_ms() + 10000;
+		while (!*stop && fy_now_ms() < end && !fy_kc_watch_synced(c.w_projects))
+			usleep(20000);
 	}
 	fy_info(SUB, "controller started: namespace \"%s\", server %s, %d workers", c.ns, fy_kc_server(c.kc), nw);
 
@@ -1569,6 +2144,8 @@ out:
 	fy_kc_watch_stop(c.w_apps);
 	fy_kc_watch_stop(c.w_cm);
 	fy_kc_watch_stop(c.w_secrets);
+	fy_kc_watch_stop(c.w_repos);
+	fy_kc_watch_stop(c.w_projects);
 	for (size_t i = 0; i < c.nclusters; i++) {
 		struct cluster *cl = c.clusters[i];
 		fy_live_free(cl->live);
@@ -1591,8 +2168,18 @@ out:
 	}
 	free_vals(&c.apps, 1);
 	free_vals(&c.queue, 0);
+	{
+		struct fy_map_ent *it;
+		for (it = NULL; (it = fy_map_next(&c.state, it));) {
+			struct appstate *s = it->val;
+			json_decref(s->op_pending);
+			json_decref(s->op_base);
+		}
+	}
 	free_vals(&c.state, 0);
 	json_decref(c.cluster_secrets);
+	json_decref(c.projects);
+	fy_repocreds_free(c.repocreds);
 	json_decref(c.cm);
 	fy_render_cache_free(c.rcache);
 	fy_git_cache_free(c.git);
