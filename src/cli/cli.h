@@ -126,6 +126,17 @@ int fy_cli_list(struct fy_cli_verb *v, int argc, char **argv, const char *usage,
 		const char *formats, const char *path, const char *field_format, const char *field, json_t **doc,
 		const json_t **items);
 
+/*
+ * The common part of `ferry X get NAME` (one object): start the verb
+ * (local options, exactly one positional), check -o against formats, GET
+ * make_path(name, ud) (a malloc'd path) into *doc and print the json/yaml
+ * forms. Returns -1 when the caller prints its own form of *doc, else the
+ * exit code to return; the caller decrefs *doc and ends the verb either way.
+ */
+int fy_cli_show(struct fy_cli_verb *v, int argc, char **argv, const struct fy_opt *local, const char *usage,
+		const char *desc, const char *formats, char *(*make_path)(const char *name, void *ud), void *ud,
+		json_t **doc);
+
 /* ---- output */
 
 /* Validate -o against a list like "wide|json|yaml" (NULL output is ok). */

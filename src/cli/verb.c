@@ -70,3 +70,26 @@ int fy_cli_list(struct fy_cli_verb *v, int argc, char **argv, const char *usage,
 	*items = it;
 	return -1;
 }
+
+int fy_cli_show(struct fy_cli_verb *v, int argc, char **argv, const struct fy_opt *local, const char *usage,
+		const char *desc, const char *formats, char *(*make_path)(const char *name, void *ud), void *ud,
+		json_t **doc)
+{
+	struct fy_err err = FY_ERR_INIT;
+	*doc = NULL;
+	int ret = fy_cli_verb_start(v, argc, argv, local, 1, usage, desc, 1, 1);
+	if (ret >= 0)
+		return ret;
+	if (fy_cli_check_output(v->g.output, formats))
+		return FY_CLI_EXIT_USAGE;
+	char *path = make_path(v->pos[0], ud);
+	int rc = fy_cli_call(&v->c, "GET", path, NULL, doc, &err);
+	free(path);
+	if (rc)
+		return fy_cli_fail(&err);
+	if (v->g.output && (!strcmp(v->g.output, "json") || !strcmp(v->g.output, "yaml"))) {
+		fy_cli_print_doc(stdout, *doc, v->g.output);
+		return FY_CLI_EXIT_OK;
+	}
+	return -1;
+}

@@ -1,6 +1,7 @@
 /*
  * cmd_app.c - `ferry app list|get|history|sync|wait|rollback|diff|delete|
- * create|set|manifests|terminate-op`, Argo CD's `argocd app` verbs over the
+ * create|set|manifests|terminate-op|resources|patch|patch-resource|
+ * delete-resource|actions list|actions run`, Argo CD's `argocd app` verbs over the
  * REST API. Exit codes: see cli/cli.h (0, 1 failed/diff, 2 usage, 20 error).
  */
 #include <stdio.h>
@@ -175,35 +176,90 @@ static void print_app(const struct fy_cli_verb *v, const json_t *app, int show_o
 	fy_cliapp_print_resources(stdout, app);
 }
 
+/* the path of an application, with ?refresh= when ud points at a non-NULL refresh level */
+static char *show_path(const char *name, void *ud)
+{
+	const char *const *refresh = ud;
+	char *p = app_path(name, NULL);
+	if (refresh && *refresh) {
+		char *q = fy_xasprintf("%s?refresh=%s", p, *refresh);
+		free(p);
+		p = q;
+	}
+	return p;
+}
+
+/*
+ * Resources without a health in status.resources (a controller that does
+ * not persist it) take the health of their node in the resource tree,
+ * which the server computes from the live objects.
+ */
+static void fill_health(struct fy_cli_verb *v, json_t *app)
+{
+	json_t *res = fy_cli_get(app, "status.resources"), *tree = NULL, *r;
+	size_t i, j;
+	int missing = 0;
+	json_array_foreach(res, i, r) {
+		if (!fy_cli_get(r, "health.status"))
+			missing = 1;
+	}
+	if (!missing)
+		return;
+	char *p = app_path(fy_cli_str(app, "metadata.name", ""), "resource-tree");
+	int rc = fy_cli_call(&v->c, "GET", p, NULL, &tree, NULL);
+	free(p);
+	if (rc)
+		return;
+	json_array_foreach(res, i, r) {
+		json_t *n;
+		if (fy_cli_get(r, "health.status"))
+			continue;
+		json_array_foreach(json_object_get(tree, "nodes"), j, n) {
+			static const char *const keys[] = { "group", "kind", "namespace", "name" };
+			int k;
+			for (k = 0; k < 4; k++)
+				if (strcmp(fy_cli_str(r, keys[k], ""), fy_cli_str(n, keys[k], "")))
+					break;
+			if (k == 4 && json_object_get(n, "health")) {
+				json_object_set(r, "health", json_object_get(n, "health"));
+				break;
+			}
+		}
+	}
+	json_decref(tree);
+}
+
+struct getflags {
+	int refresh, hard;
+};
+
+static char *get_path(const char *name, void *ud)
+{
+	const struct getflags *f = ud;
+	const char *level = f->hard ? "hard" : f->refresh ? "normal" : NULL;
+	return show_path(name, &level);
+}
+
 static int app_get(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	int refresh = 0, hard = 0, show_op = 0;
-	struct fy_err err = FY_ERR_INIT;
+	struct getflags gf = { 0, 0 };
+	int show_op = 0;
 	json_t *app = NULL;
 	const struct fy_opt local[] = {
-		{ FY_OPT_FLAG, "refresh", 0, &refresh, NULL, "refresh the application before showing it" },
-		{ FY_OPT_FLAG, "hard-refresh", 0, &hard, NULL, "refresh, regenerating the manifests" },
+		{ FY_OPT_FLAG, "refresh", 0, &gf.refresh, NULL, "refresh the application before showing it" },
+		{ FY_OPT_FLAG, "hard-refresh", 0, &gf.hard, NULL, "refresh, regenerating the manifests" },
 		{ FY_OPT_FLAG, "show-operation", 0, &show_op, NULL, "show the last operation" },
 		{ 0 },
 	};
-	int ret = fy_cli_verb_start(&v, argc, argv, local, 1, "ferry app get APPNAME [-o wide|json|yaml] [--refresh|--hard-refresh]",
-			     "Show an application: summary, conditions and resources.", 1, 1);
+	int ret = fy_cli_show(&v, argc, argv, local, "ferry app get APPNAME [-o wide|json|yaml] [--refresh|--hard-refresh]",
+			      "Show an application: summary, conditions and resources.", "wide|json|yaml", get_path,
+			      &gf, &app);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|json|yaml")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (get_app(&v, v.pos[0], hard ? "hard" : refresh ? "normal" : NULL, &app, &err)) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
-	if (v.g.output && (!strcmp(v.g.output, "json") || !strcmp(v.g.output, "yaml")))
-		fy_cli_print_doc(stdout, app, v.g.output);
-	else
-		print_app(&v, app, show_op);
+	fill_health(&v, app);
+	print_app(&v, app, show_op);
 out:
 	json_decref(app);
 	fy_cli_verb_end(&v);
@@ -215,21 +271,12 @@ out:
 static int app_history(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	json_t *app = NULL;
-	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry app history APPNAME [-o wide|id]",
-			     "Show the deployment history of an application.", 1, 1);
+	int ret = fy_cli_show(&v, argc, argv, NULL, "ferry app history APPNAME [-o wide|id]",
+			      "Show the deployment history of an application.", "wide|id", show_path, NULL, &app);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|id")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (get_app(&v, v.pos[0], NULL, &app, &err)) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
 	fy_cliapp_print_history(stdout, app, v.g.output && !strcmp(v.g.output, "id"));
 out:
 	json_decref(app);
@@ -1076,6 +1123,390 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------ resources, patch, actions */
+
+/* the resource query of a tree node: namespace=..&resourceName=..&version=..&kind=..&group=.. (malloc'd) */
+static char *res_query(const json_t *node)
+{
+	static const char *const keys[][2] = { { "namespace", "namespace" }, { "resourceName", "name" },
+					      { "version", "version" }, { "kind", "kind" }, { "group", "group" } };
+	struct fy_buf b;
+	fy_buf_init(&b, 0);
+	for (int i = 0; i < 5; i++) {
+		char *e = fy_cli_escape(fy_cli_str(node, keys[i][1], ""));
+		fy_buf_addf(&b, "%s%s=%s", i ? "&" : "", keys[i][0], e);
+		free(e);
+	}
+	return fy_buf_detach(&b, NULL);
+}
+
+struct resfilter {
+	const char *group, *kind, *ns, *name;
+	int all;
+};
+
+#define RESFILTER_OPTS(f, kind_help)                                                                          \
+	{ FY_OPT_STR, "group", 0, &(f).group, "GROUP", "group of the resource" },                             \
+	{ FY_OPT_STR, "kind", 0, &(f).kind, "KIND", kind_help },                                              \
+	{ FY_OPT_STR, "namespace", 0, &(f).ns, "NAMESPACE", "namespace of the resource" },                    \
+	{ FY_OPT_STR, "resource-name", 0, &(f).name, "NAME", "name of the resource" }
+
+/* the nodes of app's resource tree that match f (new ref array); NULL with err set on an API error */
+static json_t *match_nodes(struct fy_cli_verb *v, const char *app, const struct resfilter *f, struct fy_err *err)
+{
+	json_t *tree = NULL, *out = json_array(), *n;
+	size_t i;
+	char *p = app_path(app, "resource-tree");
+	int rc = fy_cli_call(&v->c, "GET", p, NULL, &tree, err);
+	free(p);
+	if (rc) {
+		json_decref(out);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(tree, "nodes"), i, n) {
+		if ((f->kind && strcmp(f->kind, fy_cli_str(n, "kind", ""))) ||
+		    (f->group && strcmp(f->group, fy_cli_str(n, "group", ""))) ||
+		    (f->ns && strcmp(f->ns, fy_cli_str(n, "namespace", ""))) ||
+		    (f->name && strcmp(f->name, fy_cli_str(n, "name", ""))))
+			continue;
+		json_array_append(out, n);
+	}
+	json_decref(tree);
+	return out;
+}
+
+/* the one node (or, with --all, the nodes) a mutating verb acts on; NULL with a message printed and *ret set */
+static json_t *target_nodes(struct fy_cli_verb *v, const char *app, const struct resfilter *f, const char *what,
+			    int *ret)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *nodes = match_nodes(v, app, f, &err);
+	if (!nodes) {
+		*ret = fy_cli_fail(&err);
+		return NULL;
+	}
+	if (!json_array_size(nodes)) {
+		fy_err_set(&err, FY_ENOTFOUND, "no matching resource found");
+	} else if (json_array_size(nodes) > 1 && !f->all) {
+		fy_err_set(&err, FY_EINVALID, "multiple resources match the filter: use --all to %s them all", what);
+	} else {
+		return nodes;
+	}
+	json_decref(nodes);
+	*ret = fy_cli_fail(&err);
+	return NULL;
+}
+
+static int app_resources(int argc, char **argv)
+{
+	struct fy_cli_verb v;
+	struct fy_err err = FY_ERR_INIT;
+	int orphaned = 0;
+	json_t *tree = NULL;
+	const struct fy_opt local[] = {
+		{ FY_OPT_FLAG, "orphaned", 0, &orphaned, NULL, "list only the orphaned resources" },
+		{ 0 },
+	};
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app resources APPNAME [--orphaned]",
+				    "List the resources of an application (the roots of its resource tree).", 1, 1);
+	if (ret >= 0)
+		goto out;
+	ret = FY_CLI_EXIT_OK;
+	char *p = app_path(v.pos[0], "resource-tree");
+	int rc = fy_cli_call(&v.c, "GET", p, NULL, &tree, &err);
+	free(p);
+	if (rc) {
+		ret = fy_cli_fail(&err);
+		goto out;
+	}
+	struct fy_cli_table *t = fy_cli_table_new(5);
+	fy_cli_table_addv(t, "GROUP", "KIND", "NAMESPACE", "NAME", "ORPHANED");
+	static const char *const lists[] = { "nodes", "orphanedNodes" };
+	for (int l = orphaned ? 1 : 0; l < 2; l++) {
+		size_t i;
+		json_t *n;
+		json_array_foreach(json_object_get(tree, lists[l]), i, n) {
+			if (json_array_size(json_object_get(n, "parentRefs")))
+				continue;
+			fy_cli_table_addv(t, fy_cli_str(n, "group", ""), fy_cli_str(n, "kind", ""),
+					  fy_cli_str(n, "namespace", ""), fy_cli_str(n, "name", ""), l ? "Yes" : "No");
+		}
+	}
+	fy_cli_table_print(stdout, t);
+	fy_cli_table_free(t);
+out:
+	json_decref(tree);
+	fy_cli_verb_end(&v);
+	return ret;
+}
+
+static int app_patch(int argc, char **argv)
+{
+	struct fy_cli_verb v;
+	struct fy_err err = FY_ERR_INIT;
+	const char *patch = NULL, *type = "json";
+	json_t *out = NULL, *body = NULL;
+	const struct fy_opt local[] = {
+		{ FY_OPT_STR, "patch", 0, &patch, "PATCH", "the patch (JSON text)" },
+		{ FY_OPT_STR, "type", 0, &type, "json|merge", "the patch type (default json)" },
+		{ 0 },
+	};
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0, "ferry app patch APPNAME --patch PATCH [--type json|merge]",
+				    "Patch an application (a JSON patch or a JSON merge patch) and print it.", 1, 1);
+	if (ret >= 0)
+		goto out;
+	if (!patch || (strcmp(type, "json") && strcmp(type, "merge"))) {
+		fprintf(stderr, "error: --patch is required and --type is json or merge\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	ret = FY_CLI_EXIT_OK;
+	body = json_pack("{s:s,s:s,s:s}", "name", app_name(v.pos[0]), "patch", patch, "patchType", type);
+	char *p = app_path(v.pos[0], NULL);
+	int rc = fy_cli_call(&v.c, "PATCH", p, body, &out, &err);
+	free(p);
+	if (rc) {
+		ret = fy_cli_fail(&err);
+		goto out;
+	}
+	fy_cli_print_doc(stdout, out, "yaml");
+out:
+	json_decref(body);
+	json_decref(out);
+	fy_cli_verb_end(&v);
+	return ret;
+}
+
+static int app_patch_resource(int argc, char **argv)
+{
+	struct fy_cli_verb v;
+	struct fy_err err = FY_ERR_INIT;
+	struct resfilter f;
+	const char *patch = NULL, *type = "application/merge-patch+json";
+	json_t *nodes = NULL;
+	memset(&f, 0, sizeof(f));
+	const struct fy_opt local[] = {
+		RESFILTER_OPTS(f, "kind of the resource (required)"),
+		{ FY_OPT_STR, "patch", 0, &patch, "PATCH", "the patch (JSON text, required)" },
+		{ FY_OPT_STR, "patch-type", 0, &type, "TYPE",
+		  "application/merge-patch+json (default), application/json-patch+json or application/strategic-merge-patch+json" },
+		{ FY_OPT_FLAG, "all", 0, &f.all, NULL, "patch every matching resource" },
+		{ 0 },
+	};
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
+				    "ferry app patch-resource APPNAME --kind KIND [--resource-name NAME] --patch PATCH [--patch-type TYPE]",
+				    "Patch a live resource of an application.", 1, 1);
+	if (ret >= 0)
+		goto out;
+	if (!patch || !f.kind) {
+		fprintf(stderr, "error: --kind and --patch are required\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	nodes = target_nodes(&v, v.pos[0], &f, "patch", &ret);
+	if (!nodes)
+		goto out;
+	ret = FY_CLI_EXIT_OK;
+	size_t i;
+	json_t *n;
+	json_array_foreach(nodes, i, n) {
+		char *q = res_query(n), *pt = fy_cli_escape(type), *base = app_path(v.pos[0], "resource");
+		char *p = fy_xasprintf("%s?%s&patchType=%s", base, q, pt);
+		json_t *body = json_pack("{s:s,s:s}", "patch", patch, "patchType", type);
+		int rc = fy_cli_call(&v.c, "POST", p, body, NULL, &err);
+		json_decref(body);
+		free(q);
+		free(pt);
+		free(base);
+		free(p);
+		if (rc) {
+			ret = fy_cli_fail(&err);
+			goto out;
+		}
+		printf("Resource '%s' patched\n", fy_cli_str(n, "name", ""));
+	}
+out:
+	json_decref(nodes);
+	fy_cli_verb_end(&v);
+	return ret;
+}
+
+static int app_delete_resource(int argc, char **argv)
+{
+	struct fy_cli_verb v;
+	struct fy_err err = FY_ERR_INIT;
+	struct resfilter f;
+	int force = 0, orphan = 0;
+	json_t *nodes = NULL;
+	memset(&f, 0, sizeof(f));
+	const struct fy_opt local[] = {
+		RESFILTER_OPTS(f, "kind of the resource (required)"),
+		{ FY_OPT_FLAG, "force", 0, &force, NULL, "delete at once (grace period 0)" },
+		{ FY_OPT_FLAG, "orphan", 0, &orphan, NULL, "leave the dependents of the resource" },
+		{ FY_OPT_FLAG, "all", 0, &f.all, NULL, "delete every matching resource" },
+		{ 0 },
+	};
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
+				    "ferry app delete-resource APPNAME --kind KIND [--resource-name NAME] [--force] [--orphan]",
+				    "Delete a live resource of an application.", 1, 1);
+	if (ret >= 0)
+		goto out;
+	if (!f.kind) {
+		fprintf(stderr, "error: --kind is required\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	nodes = target_nodes(&v, v.pos[0], &f, "delete", &ret);
+	if (!nodes)
+		goto out;
+	ret = FY_CLI_EXIT_OK;
+	size_t i;
+	json_t *n;
+	json_array_foreach(nodes, i, n) {
+		char *q = res_query(n), *base = app_path(v.pos[0], "resource");
+		char *p = fy_xasprintf("%s?%s%s%s", base, q, force ? "&force=true" : "", orphan ? "&orphan=true" : "");
+		int rc = fy_cli_call(&v.c, "DELETE", p, NULL, NULL, &err);
+		free(q);
+		free(base);
+		free(p);
+		if (rc) {
+			ret = fy_cli_fail(&err);
+			goto out;
+		}
+		printf("Resource '%s' deleted\n", fy_cli_str(n, "name", ""));
+	}
+out:
+	json_decref(nodes);
+	fy_cli_verb_end(&v);
+	return ret;
+}
+
+static int actions_list(int argc, char **argv)
+{
+	struct fy_cli_verb v;
+	struct fy_err err = FY_ERR_INIT;
+	struct resfilter f;
+	json_t *nodes = NULL;
+	memset(&f, 0, sizeof(f));
+	const struct fy_opt local[] = { RESFILTER_OPTS(f, "kind of the resources"), { 0 } };
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 1,
+				    "ferry app actions list APPNAME [--kind KIND] [--resource-name NAME] [-o wide|json|yaml]",
+				    "List the actions of the resources of an application.", 1, 1);
+	if (ret >= 0)
+		goto out;
+	if (fy_cli_check_output(v.g.output, "wide|json|yaml")) {
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	nodes = match_nodes(&v, v.pos[0], &f, &err);
+	if (!nodes) {
+		ret = fy_cli_fail(&err);
+		goto out;
+	}
+	ret = FY_CLI_EXIT_OK;
+	json_t *all = json_array();
+	struct fy_cli_table *t = fy_cli_table_new(5);
+	fy_cli_table_addv(t, "GROUP", "KIND", "NAME", "ACTION", "DISABLED");
+	size_t i;
+	json_t *n;
+	json_array_foreach(nodes, i, n) {
+		json_t *resp = NULL;
+		char *q = res_query(n), *base = app_path(v.pos[0], "resource/actions");
+		char *p = fy_xasprintf("%s?%s", base, q);
+		int rc = fy_cli_call(&v.c, "GET", p, NULL, &resp, &err);
+		free(q);
+		free(base);
+		free(p);
+		if (rc) {
+			json_decref(all);
+			fy_cli_table_free(t);
+			ret = fy_cli_fail(&err);
+			goto out;
+		}
+		size_t j;
+		json_t *a;
+		json_array_foreach(json_object_get(resp, "actions"), j, a) {
+			fy_cli_table_addv(t, fy_cli_str(n, "group", ""), fy_cli_str(n, "kind", ""), fy_cli_str(n, "name", ""),
+					  fy_cli_str(a, "name", ""),
+					  json_is_true(json_object_get(a, "disabled")) ? "true" : "false");
+			json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:b}", "group", fy_cli_str(n, "group", ""), "kind",
+						fy_cli_str(n, "kind", ""), "name", fy_cli_str(n, "name", ""), "action",
+						fy_cli_str(a, "name", ""), "disabled",
+						json_is_true(json_object_get(a, "disabled")));
+			json_array_append_new(all, row);
+		}
+		json_decref(resp);
+	}
+	if (v.g.output && strcmp(v.g.output, "wide"))
+		fy_cli_print_doc(stdout, all, v.g.output);
+	else
+		fy_cli_table_print(stdout, t);
+	fy_cli_table_free(t);
+	json_decref(all);
+out:
+	json_decref(nodes);
+	fy_cli_verb_end(&v);
+	return ret;
+}
+
+static int actions_run(int argc, char **argv)
+{
+	struct fy_cli_verb v;
+	struct fy_err err = FY_ERR_INIT;
+	struct resfilter f;
+	json_t *nodes = NULL;
+	memset(&f, 0, sizeof(f));
+	const struct fy_opt local[] = {
+		RESFILTER_OPTS(f, "kind of the resource (required)"),
+		{ FY_OPT_FLAG, "all", 0, &f.all, NULL, "run on every matching resource" },
+		{ 0 },
+	};
+	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
+				    "ferry app actions run APPNAME ACTION --kind KIND [--resource-name NAME] [--all]",
+				    "Run an action on resources of an application.", 2, 2);
+	if (ret >= 0)
+		goto out;
+	if (!f.kind) {
+		fprintf(stderr, "error: --kind is required\n");
+		ret = FY_CLI_EXIT_USAGE;
+		goto out;
+	}
+	nodes = target_nodes(&v, v.pos[0], &f, "run the action on", &ret);
+	if (!nodes)
+		goto out;
+	ret = FY_CLI_EXIT_OK;
+	size_t i;
+	json_t *n;
+	json_array_foreach(nodes, i, n) {
+		char *p = app_path(v.pos[0], "resource/actions/v2");
+		json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "namespace", fy_cli_str(n, "namespace", ""),
+					 "resourceName", fy_cli_str(n, "name", ""), "version", fy_cli_str(n, "version", ""),
+					 "kind", fy_cli_str(n, "kind", ""), "group", fy_cli_str(n, "group", ""), "action",
+					 v.pos[1]);
+		int rc = fy_cli_call(&v.c, "POST", p, body, NULL, &err);
+		json_decref(body);
+		free(p);
+		if (rc) {
+			ret = fy_cli_fail(&err);
+			goto out;
+		}
+	}
+out:
+	json_decref(nodes);
+	fy_cli_verb_end(&v);
+	return ret;
+}
+
+static int app_actions(int argc, char **argv)
+{
+	static const struct fy_subcmd sub[] = {
+		{ "list", actions_list, "list the actions of resources" },
+		{ "run", actions_run, "run an action on a resource" },
+		{ NULL, NULL, NULL },
+	};
+	return fy_subcmd_run("ferry app actions", sub, argc, argv);
+}
+
 int cmd_app(int argc, char **argv)
 {
 	static const struct fy_subcmd sub[] = {
@@ -1091,6 +1522,11 @@ int cmd_app(int argc, char **argv)
 		{ "set", app_set, "change an application's spec" },
 		{ "manifests", app_manifests, "print the manifests of an application" },
 		{ "terminate-op", app_terminate, "terminate the running operation" },
+		{ "resources", app_resources, "list the resources of an application" },
+		{ "patch", app_patch, "patch an application" },
+		{ "patch-resource", app_patch_resource, "patch a live resource of an application" },
+		{ "delete-resource", app_delete_resource, "delete a live resource of an application" },
+		{ "actions", app_actions, "list or run resource actions" },
 		{ NULL, NULL, NULL },
 	};
 	return fy_subcmd_run("ferry app", sub, argc, argv);
