@@ -521,6 +521,9 @@ static int origin_ok(struct fy_sreq *r)
 	       !strcasecmp(p + 3, host);
 }
 
+/* appsets.c (declared here: internal.h belongs to the server module's owner) */
+int fy_server_h_appsets(struct fy_sreq *r, char **seg, int nseg);
+
 static int route(struct fy_sreq *r)
 {
 	struct fy_srv *s = r->s;
@@ -586,6 +589,8 @@ static int route(struct fy_sreq *r)
 		return fy_server_h_apps(r, seg + 3, n - 3);
 	if (n >= 3 && !strcmp(seg[0], "api") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "projects"))
 		return fy_server_h_projects(r, seg + 3, n - 3);
+	if (n >= 3 && !strcmp(seg[0], "api") && !strcmp(seg[1], "v1") && !strcmp(seg[2], "applicationsets"))
+		return fy_server_h_appsets(r, seg + 3, n - 3);
 	return fy_server_reply_err(r, G_NOTFOUND, "Not Found");
 }
 
