@@ -688,13 +688,23 @@ static int app_diff(int argc, char **argv)
 			json_array_append(targets, o);
 		json_decref(o);
 	}
+	/* the application's ignoreDifferences, compiled as the controller does (argocd-cm rules are the server's) */
+	json_t *app = NULL;
+	struct fy_diff_ignore *rules = NULL;
+	if (!get_app(&v, name, NULL, &app, NULL) &&
+	    fy_diff_ignore_compile(fy_cli_get(app, "spec.ignoreDifferences"), NULL, &rules, NULL))
+		rules = NULL;
+	json_decref(app);
+	struct fy_diff_opts dopts = FY_DIFF_OPTS_INIT;
+	dopts.rules = rules;
 	int differs = 0;
 	json_t *it;
 	json_array_foreach(json_object_get(mr, "items"), i, it) {
-		json_t *live = parse_state(it, "normalizedLiveState");
+		/* the raw live state keeps the last-applied annotation for the three-way prediction */
+		json_t *live = parse_state(it, "liveState");
 		if (!live)
-			live = parse_state(it, "liveState");
-		json_t *target = parse_state(it, "targetState");
+			live = parse_state(it, "normalizedLiveState");
+		json_t *target = revision ? NULL : parse_state(it, "targetState");
 		if (!target) {
 			size_t j;
 			json_t *t;
@@ -712,31 +722,40 @@ static int app_diff(int argc, char **argv)
 		if (!target && mf_rc) {
 			/* no target state to compare with: do not show a bogus deletion */
 			json_decref(live);
+			fy_diff_ignore_free(rules);
 			ret = fy_cli_fail(&mf_err);
 			goto out;
 		}
+		if (!target && !live)
+			continue;
 		if (target && !json_object_get(json_object_get(target, "metadata"), "namespace") && live &&
 		    fy_cli_str(live, "metadata.namespace", NULL))
 			json_object_set_new(fy_cli_mkobj(target, "metadata"), "namespace",
 					    json_string(fy_cli_str(live, "metadata.namespace", "")));
-		if (live && target)
-			fy_cliapp_prune_to(live, target);
-		else if (live)
-			json_object_del(live, "status");
-		size_t before = out.len;
-		fy_buf_addf(&out, "\n===== %s/%s %s/%s ======\n", fy_cli_str(it, "group", ""), fy_cli_str(it, "kind", ""),
-			    fy_cli_str(it, "namespace", ""), fy_cli_str(it, "name", ""));
-		size_t hdr = out.len;
-		fy_diff_render(live, target, "live", "target", FY_DIFF_TEXT_NORMAL, &out);
-		if (out.len == hdr && !json_is_true(json_object_get(it, "modified"))) {
-			out.len = before;
-			out.buf[before] = 0;
+		struct fy_diff_result dr = FY_DIFF_RESULT_INIT;
+		struct fy_err derr = FY_ERR_INIT;
+		if (fy_diff_resource(target, live, &dopts, &dr, &derr)) {
+			fprintf(stderr, "warning: %s/%s %s: %s\n", fy_cli_str(it, "kind", ""), fy_cli_str(it, "name", ""),
+				"cannot compare", derr.msg);
 		} else {
-			differs = 1;
+			size_t before = out.len;
+			fy_buf_addf(&out, "\n===== %s/%s %s/%s ======\n", fy_cli_str(it, "group", ""),
+				    fy_cli_str(it, "kind", ""), fy_cli_str(it, "namespace", ""), fy_cli_str(it, "name", ""));
+			size_t hdr = out.len;
+			fy_diff_render(dr.normalized_live, target ? dr.predicted_live : NULL, "live", "target",
+				       FY_DIFF_TEXT_NORMAL, &out);
+			if (out.len == hdr) {
+				out.len = before;
+				out.buf[before] = 0;
+			} else {
+				differs = 1;
+			}
 		}
+		fy_diff_result_release(&dr);
 		json_decref(live);
 		json_decref(target);
 	}
+	fy_diff_ignore_free(rules);
 	fwrite(out.buf, 1, out.len, stdout);
 	if (differs && exit_code)
 		ret = diff_code;

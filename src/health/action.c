@@ -16,6 +16,7 @@
 
 #define HOOK_COUNT 1000
 #define MAX_DEPTH 200
+#define MAX_VALUES 1000000
 
 struct box {
 	size_t used, limit;
@@ -155,12 +156,23 @@ static void push_json(lua_State *L, const json_t *v, int depth)
 	}
 }
 
-/* the Lua value at idx as JSON; shape: the input value at the same path (for empty tables) */
-static json_t *to_json(lua_State *L, int idx, const json_t *shape, int depth)
+/*
+ * The Lua value at idx as JSON; shape: the input value at the same path
+ * (for empty tables). Never raises a Lua error (that would leak the
+ * partial result): too deep or too big a value (shared subtables could
+ * make it exponential) sets bad->failed.
+ */
+struct conv {
+	int failed;
+	long left; /* values still allowed */
+};
+
+static json_t *to_json(lua_State *L, int idx, const json_t *shape, int depth, struct conv *bad)
 {
-	if (depth > MAX_DEPTH)
-		luaL_error(L, "result nesting exceeds %d levels", MAX_DEPTH);
-	luaL_checkstack(L, 4, "result too deep");
+	if (depth > MAX_DEPTH || bad->failed || --bad->left < 0) {
+		bad->failed = 1;
+		return json_null();
+	}
 	switch (lua_type(L, idx)) {
 	case LUA_TBOOLEAN:
 		return json_boolean(lua_toboolean(L, idx));
@@ -186,7 +198,7 @@ static json_t *to_json(lua_State *L, int idx, const json_t *shape, int depth)
 			size_t n = lua_objlen(L, t);
 			for (size_t i = 1; i <= n; i++) {
 				lua_rawgeti(L, t, (int)i);
-				json_array_append_new(a, to_json(L, -1, json_array_get(shape, i - 1), depth + 1));
+				json_array_append_new(a, to_json(L, -1, json_array_get(shape, i - 1), depth + 1, bad));
 				lua_pop(L, 1);
 			}
 			return a;
@@ -196,11 +208,11 @@ static json_t *to_json(lua_State *L, int idx, const json_t *shape, int depth)
 		while (lua_next(L, t)) {
 			if (lua_type(L, -2) == LUA_TSTRING) {
 				const char *k = lua_tostring(L, -2);
-				json_object_set_new(o, k, to_json(L, -1, json_object_get(shape, k), depth + 1));
+				json_object_set_new(o, k, to_json(L, -1, json_object_get(shape, k), depth + 1, bad));
 			} else if (lua_type(L, -2) == LUA_TNUMBER) {
 				char k[64];
 				snprintf(k, sizeof(k), "%.17g", lua_tonumber(L, -2));
-				json_object_set_new(o, k, to_json(L, -1, NULL, depth + 1));
+				json_object_set_new(o, k, to_json(L, -1, NULL, depth + 1, bad));
 			}
 			lua_pop(L, 1);
 		}
@@ -237,7 +249,13 @@ static int run_protected(lua_State *L)
 	if (luaL_loadbufferx(L, j->script, strlen(j->script), "=<string>", "t") != 0)
 		return lua_error(L);
 	lua_call(L, 0, 1);
-	j->result = to_json(L, -1, j->obj, 0);
+	struct conv bad = { 0, MAX_VALUES };
+	json_t *res = to_json(L, -1, j->obj, 0, &bad);
+	if (bad.failed) {
+		json_decref(res);
+		return luaL_error(L, "result is too deep (%d levels) or too big (%d values)", MAX_DEPTH, MAX_VALUES);
+	}
+	j->result = res;
 	return 0;
 }
 
@@ -351,8 +369,9 @@ int fy_health_action_run(const char *script, const json_t *obj, const json_t *pa
 		json_array_foreach(res, i, e) {
 			const char *op = json_string_value(json_object_get(e, "operation"));
 			if (!op || strcmp(op, "patch")) {
+				rc = fy_err_set(err, FY_EINVALID, "unsupported operation \"%s\"", op ? op : "");
 				json_decref(res);
-				return fy_err_set(err, FY_EINVALID, "unsupported operation \"%s\"", op ? op : "");
+				return rc;
 			}
 			if (!pick)
 				pick = json_object_get(e, "resource");

@@ -14,7 +14,8 @@
  * Results: a Lua table is turned into JSON (a table with [1] is an array;
  * an empty table takes the type of the value at the same path in the
  * input object, else an object; whole numbers become integers; nesting
- * is capped at 200 levels).
+ * is capped at 200 levels and the result at a million values, so shared
+ * subtables cannot blow it up).
  *
  * Ownership: json_t parameters are borrowed, json_t** outputs are new
  * references (NULL on error). Thread-safety: reentrant.

@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "git/repo.h"
+#include "diff/diff.h"
 #include "health/health.h"
 #include "kube/jsonpatch.h"
 #include "kube/mergepatch.h"
@@ -732,24 +733,6 @@ void fy_server_mask_secret(json_t *obj)
 	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
 }
 
-static json_t *live_object(struct fy_srv *s, const json_t *res)
-{
-	const char *g = jstr(res, "group"), *v = jstr(res, "version"), *k = jstr(res, "kind");
-	char av[300];
-	json_t *obj = NULL;
-	if (!k || !v)
-		return NULL;
-	if (g && *g)
-		snprintf(av, sizeof(av), "%s/%s", g, v);
-	else
-		snprintf(av, sizeof(av), "%s", v);
-	if (fy_kc_get(s->kc, av, k, jstr(res, "namespace"), jstr(res, "name"), NULL, &obj, NULL))
-		return NULL;
-	json_object_del(json_object_get(obj, "metadata"), "managedFields");
-	fy_server_mask_secret(obj);
-	return obj;
-}
-
 static int resource_tree(struct fy_sreq *r, const char *name)
 {
 	int ret;
@@ -791,6 +774,14 @@ static json_t *target_for(json_t *targets, const json_t *res, const char *dest_n
 	return NULL;
 }
 
+/* it[key] = the compact JSON text of o ("null" for NULL) */
+static void set_state(json_t *it, const char *key, const json_t *o)
+{
+	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_object_set_new(it, key, json_string(t ? t : "null"));
+	free(t);
+}
+
 static int managed_resources(struct fy_sreq *r, const char *name)
 {
 	int ret;
@@ -804,6 +795,10 @@ static int managed_resources(struct fy_sreq *r, const char *name)
 	const char *rev = jstr(json_object_get(json_object_get(app, "status"), "sync"), "revision");
 	json_t *targets = render_app(r, app, name, rev, sha, &type, &rerr);
 	const char *dest_ns = jstr(json_object_get(json_object_get(app, "spec"), "destination"), "namespace");
+	struct fy_diff_ignore *rules = NULL;
+	if (fy_diff_ignore_compile(json_object_get(json_object_get(app, "spec"), "ignoreDifferences"),
+				   r->snap ? r->snap->cm : NULL, &rules, NULL))
+		rules = NULL;
 	json_t *items = json_array();
 	size_t i;
 	json_t *res;
@@ -814,30 +809,41 @@ static int managed_resources(struct fy_sreq *r, const char *name)
 		static const char *const keys[] = { "group", "kind", "namespace", "name" };
 		for (int k = 0; k < 4; k++)
 			json_object_set_new(it, keys[k], json_string(jstr(res, keys[k]) ? jstr(res, keys[k]) : ""));
-		json_t *live = live_object(r->s, res);
-		char *ls = live ? json_dumps(live, JSON_COMPACT | JSON_SORT_KEYS) : fy_xstrdup("null");
-		json_object_set_new(it, "liveState", json_string(ls));
-		json_object_set_new(it, "normalizedLiveState", json_string(ls));
-		json_object_set_new(it, "predictedLiveState", json_string(ls));
+		json_t *live = fy_server_live_get(r->s, jstr(res, "group"), jstr(res, "version"), jstr(res, "kind"),
+						  jstr(res, "namespace"), jstr(res, "name"));
+		json_t *lm = live ? json_deep_copy(live) : NULL;
+		fy_server_mask_secret(lm);
+		set_state(it, "liveState", lm);
+		json_decref(lm);
 		json_t *target = targets ? target_for(targets, res, dest_ns) : NULL;
-		if (target) {
-			json_t *tc = json_deep_copy(target);
-			fy_server_mask_secret(tc);
-			char *ts = json_dumps(tc, JSON_COMPACT | JSON_SORT_KEYS);
-			json_object_set_new(it, "targetState", json_string(ts ? ts : "null"));
-			free(ts);
-			json_decref(tc);
+		json_t *tc = target ? json_deep_copy(target) : NULL;
+		if (tc && live && jstr(json_object_get(live, "metadata"), "namespace") &&
+		    !jstr(json_object_get(tc, "metadata"), "namespace") && json_is_object(json_object_get(tc, "metadata")))
+			json_object_set_new(json_object_get(tc, "metadata"), "namespace",
+					    json_string(jstr(json_object_get(live, "metadata"), "namespace")));
+		/* Argo CD's normalized and predicted live states (masked by fy_diff_resource) */
+		struct fy_diff_result dr = FY_DIFF_RESULT_INIT;
+		struct fy_diff_opts dopts = FY_DIFF_OPTS_INIT;
+		dopts.rules = rules;
+		if ((tc || live) && !fy_diff_resource(tc, live, &dopts, &dr, NULL)) {
+			set_state(it, "normalizedLiveState", dr.normalized_live);
+			set_state(it, "predictedLiveState", dr.predicted_live);
 		} else {
-			json_object_set_new(it, "targetState", json_string("null"));
+			set_state(it, "normalizedLiveState", NULL);
+			set_state(it, "predictedLiveState", NULL);
 		}
+		fy_diff_result_release(&dr);
+		fy_server_mask_secret(tc);
+		set_state(it, "targetState", tc);
+		json_decref(tc);
 		json_object_set_new(it, "hook", json_boolean(json_is_true(json_object_get(res, "hook"))));
 		const char *st = jstr(res, "status");
 		json_object_set_new(it, "modified", json_boolean(st && strcmp(st, "Synced")));
-		free(ls);
 		json_decref(live);
 		json_array_append_new(items, it);
 	}
 	json_decref(targets);
+	fy_diff_ignore_free(rules);
 	json_t *out = json_pack("{s:o}", "items", items);
 	ret = fy_server_reply_json(r, 200, out);
 	json_decref(out);

@@ -450,5 +450,9 @@ void test_server__action_sandbox(void)
 	/* a deep table is refused, not a crash */
 	FY_ASSERT(fy_health_action_run("local t = {} local c = t for i = 1, 1000 do c.x = {} c = c.x end return t", o, NULL,
 				       NULL, &out, &err) < 0);
+	/* shared subtables would expand exponentially: refused */
+	FY_ASSERT(fy_health_action_run("local t = {1} for i = 1, 40 do t = {t, t} end return t", o, NULL, NULL, &out,
+				       &err) < 0);
+	FY_ASSERT(strstr(err.msg, "too big"));
 	json_decref(o);
 }
