@@ -284,9 +284,10 @@ test_expect_success 'ferry app get model-server' '
 	grep -q "^apps  *Deployment  *ml-production  *model-server  *Synced  " out &&
 	grep -q "^ *Service  *ml-production  *model-server  *Synced  " out || { cat out; false; }
 '
-# Argo CD shows each resource's health in this table; the controller does not
-# fill status.resources[].health yet (a controller matter, not the CLI's)
-test_expect_failure 'ferry app get model-server shows each resource Healthy' '
+# Argo CD shows each resource's health in this table: from
+# status.resources[].health, or (when the controller has not stored it) from
+# the server's resource tree
+test_expect_success 'ferry app get model-server shows each resource Healthy' '
 	"$FERRY" app get model-server > out &&
 	grep -q "^apps  *Deployment  *ml-production  *model-server  *Synced  *Healthy" out &&
 	grep -q "^ *Service  *ml-production  *model-server  *Synced  *Healthy" out
