@@ -437,6 +437,16 @@ static void on_deleting(struct ac *c, const char *name, const json_t *obj)
 	json_decref(keep);
 }
 
+static int has_finalizer(const json_t *obj)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "finalizers"), i, f)
+		if (json_is_string(f) && !strcmp(json_string_value(f), FINALIZER))
+			return 1;
+	return 0;
+}
+
 static long requeue_of(struct ac *c, const json_t *appset)
 {
 	const json_t *gens = json_object_get(json_object_get(appset, "spec"), "generators"), *g, *x;
@@ -491,6 +501,20 @@ static void reconcile(struct ac *c, const char *name)
 	}
 	policy_of(obj, &p);
 	requeue = requeue_of(c, obj);
+	if (!p.del && !has_finalizer(obj)) {
+		/* the Applications must outlive the ApplicationSet: hold its deletion until we orphan them */
+		json_t *fins = json_deep_copy(json_object_get(md, "finalizers"));
+		if (!json_is_array(fins)) {
+			json_decref(fins);
+			fins = json_array();
+		}
+		json_array_append_new(fins, json_string(FINALIZER));
+		json_t *patch = json_pack("{s:{s:o}}", "metadata", "finalizers", fins);
+		if (fy_kc_patch(c->kc, AV, "ApplicationSet", c->ns, name, FY_KC_PATCH_MERGE, patch, NULL, NULL, &err))
+			fy_warn(SUB, "applicationset \"%s\": adding the finalizer: %s", name, err.msg);
+		json_decref(patch);
+		fy_err_clear(&err);
+	}
 	struct fy_appset_env env = { .git_tree = git_tree, .cluster_secrets = cluster_secrets, .ud = c,
 				     .cache_get = cache_get, .cache_put = cache_put };
 	if (fy_appset_desired(obj, &env, &desired, &err)) {

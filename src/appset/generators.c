@@ -751,13 +751,14 @@ static int generate(const json_t *g, const struct fy_appset_env *env, int go, in
 	else if ((x = json_object_get(g, "merge")))
 		rc = gen_merge(x, env, go, depth, sets, err);
 	else {
-		const char *k = "?";
+		const char *k, *which = NULL;
 		json_t *v;
 		json_object_foreach((json_t *)g, k, v) {
-			if (strcmp(k, "selector") && strcmp(k, "template"))
-				break;
+			if (!which && strcmp(k, "selector") && strcmp(k, "template"))
+				which = k;
 		}
-		rc = fy_err_set(err, FY_EUNSUPPORTED, "generator \"%s\" is not supported by ferry", k);
+		rc = which ? fy_err_set(err, FY_EUNSUPPORTED, "generator \"%s\" is not supported by ferry", which)
+			   : fy_err_set(err, FY_EINVALID, "a generator names no generator type");
 	}
 	if (!rc && json_array_size(sets) > FY_APPSET_MAX_PARAMS)
 		rc = fy_err_set(err, FY_ETOOLARGE, "generator produced more than %d parameter sets", FY_APPSET_MAX_PARAMS);

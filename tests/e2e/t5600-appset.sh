@@ -198,6 +198,43 @@ test_expect_success 'a duplicate generated name is reported, nothing is applied'
 	test_must_fail K get app dup-same
 '
 
+test_expect_success 'create-only: no update, no delete, the Applications outlive their ApplicationSet' '
+	cat >co.yaml <<-EOF &&
+	apiVersion: argoproj.io/v1alpha1
+	kind: ApplicationSet
+	metadata:
+	  name: co
+	  namespace: argocd
+	spec:
+	  goTemplate: true
+	  syncPolicy:
+	    applicationsSync: create-only
+	  generators:
+	  - list:
+	      elements:
+	      - {name: one}
+	      - {name: two}
+	  template:
+	    metadata:
+	      name: "co-{{ .name }}"
+	    spec:
+	      project: default
+	      source: {repoURL: $REPO, path: apps/web, targetRevision: HEAD}
+	      destination: {server: https://kubernetes.default.svc, namespace: "{{ .name | upper | lower }}"}
+	EOF
+	kubectl apply -f co.yaml &&
+	wait_for 20 sh -c "kubectl -n argocd get app co-two -o name" &&
+	test "$(app_field co-one "{.spec.destination.namespace}")" = one &&
+	sed "s/path: apps\/web/path: apps\/guestbook/; /- {name: two}/d" co.yaml >co2.yaml &&
+	kubectl apply -f co2.yaml &&
+	sleep 2 &&
+	test "$(app_field co-one "{.spec.source.path}")" = apps/web &&
+	K get app co-two &&
+	K delete applicationset co &&
+	wait_for 20 sh -c "test -z \"\$(kubectl -n argocd get app co-one -o jsonpath={.metadata.ownerReferences})\"" &&
+	sleep 1 && K get app co-one && K get app co-two
+'
+
 S=127.0.0.1:$(cat "$D/server.port" 2>/dev/null)
 test_expect_success 'ferry appset list and get through the API server' '
 	kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath="{.data.password}" | base64 -d >pw &&
