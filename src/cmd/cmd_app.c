@@ -1216,6 +1216,40 @@ static json_t *target_nodes(struct fy_cli_verb *v, const char *app, const struct
 	return NULL;
 }
 
+/*
+ * The mutating resource verbs: for every target node, METHOD
+ * /api/v1/applications/APP/SUB?<resource query>EXTRA with the body that
+ * body(node, ud) makes (NULL: none), then print "Resource 'N' DONE" (done
+ * NULL: nothing). Returns the exit code.
+ */
+static int each_node(struct fy_cli_verb *v, const struct resfilter *f, const char *what, const char *method,
+		     const char *sub, const char *extra, json_t *(*body)(const json_t *node, const void *ud),
+		     const void *ud, const char *done)
+{
+	struct fy_err err = FY_ERR_INIT;
+	int ret = FY_CLI_EXIT_OK;
+	json_t *nodes = target_nodes(v, v->pos[0], f, what, &ret), *n;
+	size_t i;
+	json_array_foreach(nodes, i, n) {
+		char *q = res_query(n), *base = app_path(v->pos[0], sub);
+		char *p = fy_xasprintf("%s?%s%s", base, q, extra ? extra : "");
+		json_t *b = body ? body(n, ud) : NULL;
+		int rc = fy_cli_call(&v->c, method, p, b, NULL, &err);
+		json_decref(b);
+		free(q);
+		free(base);
+		free(p);
+		if (rc) {
+			ret = fy_cli_fail(&err);
+			break;
+		}
+		if (done)
+			printf("Resource '%s' %s\n", fy_cli_str(n, "name", ""), done);
+	}
+	json_decref(nodes);
+	return ret;
+}
+
 static int app_resources(int argc, char **argv)
 {
 	struct fy_cli_verb v;
@@ -1296,13 +1330,18 @@ out:
 	return ret;
 }
 
+/* the same body for every node (ud) */
+static json_t *same_body(const json_t *node, const void *ud)
+{
+	(void)node;
+	return json_incref((json_t *)ud);
+}
+
 static int app_patch_resource(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	struct resfilter f;
 	const char *patch = NULL, *type = "application/merge-patch+json";
-	json_t *nodes = NULL;
 	memset(&f, 0, sizeof(f));
 	const struct fy_opt local[] = {
 		RESFILTER_OPTS(f, "kind of the resource (required)"),
@@ -1322,30 +1361,13 @@ static int app_patch_resource(int argc, char **argv)
 		ret = FY_CLI_EXIT_USAGE;
 		goto out;
 	}
-	nodes = target_nodes(&v, v.pos[0], &f, "patch", &ret);
-	if (!nodes)
-		goto out;
-	ret = FY_CLI_EXIT_OK;
-	size_t i;
-	json_t *n;
-	json_array_foreach(nodes, i, n) {
-		char *q = res_query(n), *pt = fy_cli_escape(type), *base = app_path(v.pos[0], "resource");
-		char *p = fy_xasprintf("%s?%s&patchType=%s", base, q, pt);
-		json_t *body = json_pack("{s:s,s:s}", "patch", patch, "patchType", type);
-		int rc = fy_cli_call(&v.c, "POST", p, body, NULL, &err);
-		json_decref(body);
-		free(q);
-		free(pt);
-		free(base);
-		free(p);
-		if (rc) {
-			ret = fy_cli_fail(&err);
-			goto out;
-		}
-		printf("Resource '%s' patched\n", fy_cli_str(n, "name", ""));
-	}
+	char *pt = fy_cli_escape(type), *extra = fy_xasprintf("&patchType=%s", pt);
+	json_t *body = json_pack("{s:s,s:s}", "patch", patch, "patchType", type);
+	ret = each_node(&v, &f, "patch", "POST", "resource", extra, same_body, body, "patched");
+	json_decref(body);
+	free(extra);
+	free(pt);
 out:
-	json_decref(nodes);
 	fy_cli_verb_end(&v);
 	return ret;
 }
@@ -1353,10 +1375,8 @@ out:
 static int app_delete_resource(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	struct resfilter f;
 	int force = 0, orphan = 0;
-	json_t *nodes = NULL;
 	memset(&f, 0, sizeof(f));
 	const struct fy_opt local[] = {
 		RESFILTER_OPTS(f, "kind of the resource (required)"),
@@ -1375,27 +1395,10 @@ static int app_delete_resource(int argc, char **argv)
 		ret = FY_CLI_EXIT_USAGE;
 		goto out;
 	}
-	nodes = target_nodes(&v, v.pos[0], &f, "delete", &ret);
-	if (!nodes)
-		goto out;
-	ret = FY_CLI_EXIT_OK;
-	size_t i;
-	json_t *n;
-	json_array_foreach(nodes, i, n) {
-		char *q = res_query(n), *base = app_path(v.pos[0], "resource");
-		char *p = fy_xasprintf("%s?%s%s%s", base, q, force ? "&force=true" : "", orphan ? "&orphan=true" : "");
-		int rc = fy_cli_call(&v.c, "DELETE", p, NULL, NULL, &err);
-		free(q);
-		free(base);
-		free(p);
-		if (rc) {
-			ret = fy_cli_fail(&err);
-			goto out;
-		}
-		printf("Resource '%s' deleted\n", fy_cli_str(n, "name", ""));
-	}
+	ret = each_node(&v, &f, "delete", "DELETE", "resource",
+			force && orphan ? "&force=true&orphan=true" : force ? "&force=true" : orphan ? "&orphan=true" : NULL,
+			NULL, NULL, "deleted");
 out:
-	json_decref(nodes);
 	fy_cli_verb_end(&v);
 	return ret;
 }
@@ -1468,12 +1471,18 @@ out:
 	return ret;
 }
 
+/* the v2 actions body for node; ud is the action name */
+static json_t *action_body(const json_t *n, const void *ud)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "namespace", fy_cli_str(n, "namespace", ""), "resourceName",
+			 fy_cli_str(n, "name", ""), "version", fy_cli_str(n, "version", ""), "kind",
+			 fy_cli_str(n, "kind", ""), "group", fy_cli_str(n, "group", ""), "action", (const char *)ud);
+}
+
 static int actions_run(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	struct resfilter f;
-	json_t *nodes = NULL;
 	memset(&f, 0, sizeof(f));
 	const struct fy_opt local[] = {
 		RESFILTER_OPTS(f, "kind of the resource (required)"),
@@ -1490,28 +1499,8 @@ static int actions_run(int argc, char **argv)
 		ret = FY_CLI_EXIT_USAGE;
 		goto out;
 	}
-	nodes = target_nodes(&v, v.pos[0], &f, "run the action on", &ret);
-	if (!nodes)
-		goto out;
-	ret = FY_CLI_EXIT_OK;
-	size_t i;
-	json_t *n;
-	json_array_foreach(nodes, i, n) {
-		char *p = app_path(v.pos[0], "resource/actions/v2");
-		json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "namespace", fy_cli_str(n, "namespace", ""),
-					 "resourceName", fy_cli_str(n, "name", ""), "version", fy_cli_str(n, "version", ""),
-					 "kind", fy_cli_str(n, "kind", ""), "group", fy_cli_str(n, "group", ""), "action",
-					 v.pos[1]);
-		int rc = fy_cli_call(&v.c, "POST", p, body, NULL, &err);
-		json_decref(body);
-		free(p);
-		if (rc) {
-			ret = fy_cli_fail(&err);
-			goto out;
-		}
-	}
+	ret = each_node(&v, &f, "run the action on", "POST", "resource/actions/v2", NULL, action_body, v.pos[1], NULL);
 out:
-	json_decref(nodes);
 	fy_cli_verb_end(&v);
 	return ret;
 }
