@@ -61,7 +61,11 @@ void test_repocreds__repository_exact_url(void)
 
 	FY_ASSERT_INT(fy_repocreds_match(l, "", NULL, &m, &err), FY_EINVALID);
 	fy_repocreds_match_release(&m);
-	FY_ASSERT_INT(fy_repocreds_match(json_string("x"), "https://a/b", NULL, &m, &err), FY_EINVALID);
+	{
+		json_t *bad = json_string("x");
+		FY_ASSERT_INT(fy_repocreds_match(bad, "https://a/b", NULL, &m, &err), FY_EINVALID);
+		json_decref(bad);
+	}
 	fy_repocreds_match_release(&m);
 	json_decref(l);
 }
