@@ -48,6 +48,7 @@ struct ctx {
 	char *message;
 	unsigned writes;
 	json_t *wait;
+	json_t *applied;  /* non-hook objects applied for real, server answers */
 	int prune_confirmed;
 	int valid;
 	long requeue_ms;
@@ -805,6 +806,8 @@ static int apply_task(struct ctx *c, struct task *t, int dry_run)
 		json_decref(t->live);
 		t->live = out;
 		out = NULL;
+		if (!t->hook)
+			json_array_append(c->applied, t->live);
 	}
 	json_decref(out);
 	if (!dry_run && !strcmp(t->kind, "CustomResourceDefinition"))
@@ -1298,6 +1301,7 @@ void fy_sync_result_release(struct fy_sync_result *r)
 		return;
 	json_decref(r->operation_state);
 	json_decref(r->wait);
+	json_decref(r->applied);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1330,14 +1334,15 @@ int fy_sync_step(const struct fy_sync_input *in, struct fy_sync_result *out, str
 	char tbuf[40];
 
 	memset(out, 0, sizeof(*out));
+	if (!in->kc)
+		return fy_err_set(err, FY_EBADREQUEST, "no cluster client");
 	memset(&c, 0, sizeof(c));
 	c.in = in;
 	c.now = in->now ? in->now : time(NULL);
 	c.rows = json_array();
 	c.wait = json_array();
+	c.applied = json_array();
 	c.requeue_ms = 3000;
-	if (!in->kc)
-		return fy_err_set(err, FY_EBADREQUEST, "no cluster client");
 	rc = fy_sync_op_from_app(in->app, &c.op, err);
 	if (rc)
 		goto out;
@@ -1478,6 +1483,7 @@ out:
 		c.wait = NULL;
 	}
 	json_decref(c.wait);
+	out->applied = c.applied;
 	json_decref(c.rows);
 	for (size_t i = 0; i < c.n; i++)
 		task_release(&c.t[i]);

@@ -225,6 +225,9 @@ struct fy_sync_result {
 	long requeue_ms;           /* not done: step again at the latest after this */
 	json_t *wait;              /* array of {apiVersion,kind,namespace,name} to watch, may be empty */
 	unsigned writes;           /* API writes done by this step (create/patch/update/delete) */
+	json_t *applied;           /* array: the objects this step applied for real (not dry run), as the
+				    * server returned them, so that the caller can compare against the
+				    * state the step left before its watches catch up; may be empty */
 };
 void fy_sync_result_release(struct fy_sync_result *r);
 

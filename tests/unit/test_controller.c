@@ -363,7 +363,7 @@ void test_controller__live_indexes(void)
 	FY_ASSERT_INT(json_array_size(arr), 1);
 	json_decref(arr);
 	got = fy_live_get(l, "apps", "Deployment", "prod", "web");
-	FY_ASSERT(got == dep);
+	FY_ASSERT(got && json_equal(got, dep)); /* the same content (the cache may hold its own copy) */
 	json_decref(got);
 	FY_ASSERT(fy_live_get(l, "apps", "Deployment", "prod", "nope") == NULL);
 	FY_ASSERT_INT(fy_live_namespaced(l, "apps", "Deployment"), -1);
