@@ -503,6 +503,11 @@ static int gen_git(const json_t *g, const struct fy_appset_env *env, int go, jso
 					rc = fy_err_set(err, FY_EINVALID, "git files generator: \"%s\" is not an object or a list of objects", p);
 					break;
 				}
+				if (json_array_size(out) >= FY_APPSET_MAX_PARAMS) {
+					rc = fy_err_set(err, FY_ETOOLARGE, "git files generator: more than %d parameter sets",
+							FY_APPSET_MAX_PARAMS);
+					break;
+				}
 				if (go) {
 					set = json_deep_copy(it);
 				} else {

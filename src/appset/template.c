@@ -68,6 +68,11 @@ static char *slugify(const char *s, size_t max)
 	return o;
 }
 
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Go's fmt %v of a value (NULL: "<no value>") */
 static int print_val(struct fy_buf *b, const json_t *v)
 {
@@ -104,12 +109,7 @@ static int print_val(struct fy_buf *b, const json_t *v)
 		const char **keys = fy_xcalloc(n + 1, sizeof(*keys));
 		json_object_foreach((json_t *)v, k, x)
 			keys[m++] = k;
-		for (size_t a = 1; a < m; a++)
-			for (size_t c = a; c > 0 && strcmp(keys[c - 1], keys[c]) > 0; c--) {
-				const char *t = keys[c];
-				keys[c] = keys[c - 1];
-				keys[c - 1] = t;
-			}
+		qsort(keys, m, sizeof(*keys), cmp_keys);
 		rc = fy_buf_adds(b, "map[");
 		for (size_t a = 0; !rc && a < m; a++) {
 			if (a)
