@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1491,6 +1492,30 @@ static long proj_gate_op(const struct fy_app *a, const json_t *obj, json_t *new,
 	return automated ? -2 : -3;
 }
 
+/* an operation cannot run while the spec is invalid: it ends with Error and the condition's message */
+static void proj_end_op(const struct fy_app *a, const json_t *obj, json_t *new, const char *msg, time_t now)
+{
+	const json_t *prev = json_object_get(json_object_get(obj, "status"), "operationState");
+	json_t *os;
+	char ts[40];
+
+	if (!a->operation)
+		return;
+	fy_rfc3339(now, ts, sizeof(ts));
+	os = json_object();
+	json_object_set(os, "operation", a->operation);
+	json_object_set_new(os, "phase", json_string("Error"));
+	json_object_set_new(os, "message", json_string(msg));
+	json_object_set_new(os, "startedAt", json_string(!strcmp(jstr(prev, "phase"), "Running") &&
+									 *jstr(prev, "startedAt")
+								 ? jstr(prev, "startedAt")
+								 : ts));
+	json_object_set_new(os, "finishedAt", json_string(ts));
+	json_object_set_new(json_object_get(new, "status"), "operationState", os);
+	json_object_del(new, "operation");
+	fy_info(SUB, "app \"%s\": sync operation failed: %s", a->name, msg);
+}
+
 static void reconcile(struct ctrl *c, const char *name, int level)
 {
 	json_t *obj, *new = NULL, *status, *targets = NULL, *revs = NULL, *live = NULL, *cm = NULL;
@@ -1575,6 +1600,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		if (prc) {
 			set_condition(status, status, ctype ? ctype : "InvalidSpecError", err.msg);
 			set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+			proj_end_op(&a, obj, new, err.msg, now);
 			goto write;
 		}
 		set_condition(status, status, "UnknownError", NULL);
@@ -1589,6 +1615,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	if (fy_proj_check_dest(&proj, &a, cl->server, &err)) {
 		set_condition(status, status, "InvalidSpecError", err.msg);
 		set_sync_health(status, "Unknown", "Unknown", NULL, old_status);
+		proj_end_op(&a, obj, new, err.msg, now);
 		goto write;
 	}
 	if (fy_live_wait_synced(cl->live, 30000)) {
@@ -2014,6 +2041,11 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 	int rc, nw = o->workers > 0 ? o->workers : 4, started = 0;
 	char *dir = NULL, *rdir = NULL;
 
+	/* few malloc arenas: one per thread (dozens of watch threads and
+	 * workers) keeps freed memory spread over arenas and raises the peak
+	 * RSS by tens of MiB; MALLOC_ARENA_MAX in the environment wins */
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.ns = o->namespace ? o->namespace : "argocd";

@@ -14,8 +14,14 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+/*
+ * One cached object: its compact form (fy_live_compact: compact JSON
+ * text, managedFields trimmed) and what the indexes need. A tree is
+ * parsed from the text on demand (fy_live_get, _managed, _children).
+ */
 struct entry {
-	json_t *obj;
+	char *json;      /* compact JSON text */
+	size_t len;
 	char *inst;      /* managing instance (top-level, self-referenced) or NULL */
 	char *uid;
 	char **owners;   /* owner uids, NULL-terminated */
@@ -87,6 +93,51 @@ static char *obj_key(const json_t *obj)
 	return k;
 }
 
+/* one managedFields entry with only what src/diff reads (managedFieldsManagers) */
+static json_t *trim_mf_entry(const json_t *ent)
+{
+	static const char *const keep[] = { "manager", "operation", "subresource", "fieldsV1" };
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *v = json_object_get(ent, keep[i]);
+		if (v)
+			json_object_set(o, keep[i], v);
+	}
+	return o;
+}
+
+char *fy_live_compact(const json_t *obj, size_t *len)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *mf = json_object_get(md, "managedFields");
+	json_t *top = NULL;
+	char *s;
+
+	if (json_is_object(obj) && json_is_object(md) && mf) {
+		/* shallow copies: the borrowed obj is never modified */
+		json_t *md2 = json_copy((json_t *)md), *arr = json_array(), *ent;
+		size_t i;
+		json_array_foreach(mf, i, ent)
+			if (json_is_object(ent))
+				json_array_append_new(arr, trim_mf_entry(ent));
+		if (json_array_size(arr))
+			json_object_set_new(md2, "managedFields", arr);
+		else {
+			json_object_del(md2, "managedFields");
+			json_decref(arr);
+		}
+		top = json_copy((json_t *)obj);
+		json_object_set_new(top, "metadata", md2);
+	}
+	s = json_dumps(top ? top : obj, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(top);
+	if (!s)
+		s = fy_xstrdup("null");
+	if (len)
+		*len = strlen(s);
+	return s;
+}
+
 char *fy_live_instance_of(const json_t *obj)
 {
 	const json_t *md = json_object_get(obj, "metadata");
@@ -140,7 +191,7 @@ static void entry_free(struct entry *e)
 {
 	if (!e)
 		return;
-	json_decref(e->obj);
+	free(e->json);
 	free(e->inst);
 	free(e->uid);
 	for (char **o = e->owners; o && *o; o++)
@@ -224,7 +275,7 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 		return;
 	}
 	e = fy_xcalloc(1, sizeof(*e));
-	e->obj = json_incref(obj);
+	e->json = fy_live_compact(obj, &e->len);
 	e->inst = fy_live_instance_of(obj);
 	e->uid = fy_xstrdup(jstr(md, "uid"));
 	or = json_object_get(md, "ownerReferences");
@@ -455,20 +506,65 @@ size_t fy_live_count(struct fy_live *l)
 	return n;
 }
 
+/* copies of the texts of the entries in set k of idx, under the mutex (parsed outside it) */
+struct texts {
+	char **v;
+	size_t *len;
+	size_t n;
+};
+
+static void texts_release(struct texts *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	free(t->len);
+	memset(t, 0, sizeof(*t));
+}
+
+static char *dup_text(const struct entry *e)
+{
+	char *s = fy_xmalloc(e->len + 1);
+	memcpy(s, e->json, e->len + 1);
+	return s;
+}
+
+static json_t *parse_text(const char *s, size_t len)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(s, len, 0, &jerr);
+	if (!o)
+		fy_warn("controller", "live cache: cannot parse a cached object: %s", jerr.text);
+	return o;
+}
+
 static json_t *collect(struct fy_live *l, struct fy_map *idx, const char *k)
 {
 	json_t *arr = json_array();
+	struct texts t = { NULL, NULL, 0 };
 	struct fy_map *s;
 	struct fy_map_ent *it;
 
 	pthread_mutex_lock(&l->mu);
 	s = fy_map_get(idx, k);
-	for (it = NULL; s && (it = fy_map_next(s, it));) {
-		struct entry *e = fy_map_get(&l->objs, it->key);
-		if (e)
-			json_array_append(arr, e->obj);
+	if (s && s->n) {
+		t.v = fy_xcalloc(s->n, sizeof(*t.v));
+		t.len = fy_xcalloc(s->n, sizeof(*t.len));
+		for (it = NULL; (it = fy_map_next(s, it));) {
+			struct entry *e = fy_map_get(&l->objs, it->key);
+			if (!e)
+				continue;
+			t.v[t.n] = dup_text(e);
+			t.len[t.n++] = e->len;
+		}
 	}
 	pthread_mutex_unlock(&l->mu);
+	for (size_t i = 0; i < t.n; i++) {
+		json_t *o = parse_text(t.v[i], t.len[i]);
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	texts_release(&t);
 	return arr;
 }
 
@@ -487,13 +583,20 @@ json_t *fy_live_get(struct fy_live *l, const char *group, const char *kind, cons
 	char *k = key_of(group, kind, ns ? ns : "", name);
 	json_t *o = NULL;
 	struct entry *e;
+	char *text = NULL;
+	size_t len = 0;
 
 	pthread_mutex_lock(&l->mu);
 	e = fy_map_get(&l->objs, k);
-	if (e)
-		o = json_incref(e->obj);
+	if (e) {
+		text = dup_text(e);
+		len = e->len;
+	}
 	pthread_mutex_unlock(&l->mu);
 	free(k);
+	if (text)
+		o = parse_text(text, len);
+	free(text);
 	return o;
 }
 

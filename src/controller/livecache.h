@@ -16,8 +16,14 @@
  * level 0 (tree only) for a child. CRD events refresh discovery and start
  * watches for new kinds.
  *
- * Ownership: returned json_t* are new references to objects shared
- * read-only with the cache (json_deep_copy before modifying).
+ * Memory: each object is kept in a compact form (fy_live_compact: compact
+ * JSON text, metadata.managedFields trimmed to what src/diff reads), not
+ * as a tree; fy_live_get, _managed and _children parse it on demand (a
+ * small object parses in a few microseconds). The indexes hold short
+ * strings (keys, uids, instance names) only.
+ *
+ * Ownership: returned json_t* are new trees owned by the caller (parsed
+ * from the cache's copy: modifying them does not touch the cache).
  * Thread-safety: every function may be called from any thread (one
  * mutex); notify runs on watch threads without the mutex held.
  * Errors: 0 or a negative FY_E* code with err set.
@@ -64,6 +70,17 @@ json_t *fy_live_children(struct fy_live *l, const char *uid);
 int fy_live_namespaced(struct fy_live *l, const char *group, const char *kind);
 /* The preferred apiVersion of group/kind ("apps/v1"), copied into buf; 0 or FY_ENOTFOUND. */
 int fy_live_api_version(struct fy_live *l, const char *group, const char *kind, char *buf, size_t n);
+
+/*
+ * The compact form the cache keeps of obj (borrowed, not modified):
+ * compact JSON text of obj where each metadata.managedFields entry keeps
+ * only manager, operation, subresource and fieldsV1 (what the diff's
+ * managedFieldsManagers reads; time, apiVersion and fieldsType dropped; an
+ * empty list is dropped). Everything else is kept as it is: status for
+ * health, the last-applied-configuration annotation for the three-way
+ * diff. malloc'd, NUL-terminated; *len (may be NULL) gets its length. Pure.
+ */
+char *fy_live_compact(const json_t *obj, size_t *len);
 
 /* The instance owning obj as Argo CD decides it (tracking annotation, self-reference);
  * malloc'd or NULL. Pure. */

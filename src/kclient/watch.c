@@ -13,6 +13,9 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+/* a stream's line buffer above this is freed after its event */
+#define LINE_KEEP (64u << 10)
+
 struct entry {
 	char *ns, *name, *uid, *rv;
 	unsigned gen;
@@ -147,15 +150,24 @@ static void deliver(struct fy_kc_watch *w, int type, json_t *obj)
 
 /* ------------------------------------------------------------- listing */
 
+/*
+ * LIST page by page (page_size objects each, following continue) and hand
+ * each page's objects to the consumer as the page arrives, so that no more
+ * than one page is ever held: a 20,000-object kind is never one document.
+ * Objects not seen in this list are delivered as DELETED afterwards.
+ */
 static int do_list(struct fy_kc_watch *w)
 {
 	struct fy_err err = FY_ERR_INIT;
 	struct fy_kc_list_opts lo = { w->label, w->field, w->page_size, NULL, 1, NULL };
-	json_t *items = json_array();
 	char *cont = NULL, *rv = NULL, *prev = NULL;
 	int rc = 0, restarted = 0;
+
+	/* objects delivered in this list carry this generation */
+	w->gen++;
 	for (;;) {
-		json_t *page = NULL;
+		json_t *page = NULL, *it;
+		size_t i;
 		if (atomic_load(&w->stop)) {
 			rc = FY_EIO;
 			goto out;
@@ -164,10 +176,14 @@ static int do_list(struct fy_kc_watch *w)
 		free(cont);
 		cont = NULL;
 		if (rc == FY_EGONE && !restarted && rv) {
+			/* the continue token expired: list again from the start (a new
+			 * generation, so only what the new list shows counts as present) */
 			restarted = 1;
-			json_array_clear(items);
+			w->gen++;
 			free(rv);
 			rv = NULL;
+			free(prev);
+			prev = NULL;
 			continue;
 		}
 		if (rc) {
@@ -176,7 +192,6 @@ static int do_list(struct fy_kc_watch *w)
 		}
 		if (!rv)
 			rv = fy_xstrdup(md_str(page, "resourceVersion") ? md_str(page, "resourceVersion") : "");
-		json_array_extend(items, json_object_get(page, "items"));
 		const char *c = md_str(page, "continue");
 		if (c && *c) {
 			if (prev && !strcmp(prev, c)) {
@@ -189,18 +204,17 @@ static int do_list(struct fy_kc_watch *w)
 			free(prev);
 			prev = fy_xstrdup(c);
 		}
+		json_array_foreach(json_object_get(page, "items"), i, it) {
+			if (!json_is_object(it))
+				continue;
+			fix_gvk(w, it);
+			deliver(w, remember(w, it, FY_KC_ADDED), it);
+		}
 		json_decref(page);
 		if (!cont)
 			break;
 	}
-	/* reconcile */
-	w->gen++;
-	size_t i;
-	json_t *it;
-	json_array_foreach(items, i, it) {
-		fix_gvk(w, it);
-		deliver(w, remember(w, it, FY_KC_ADDED), it);
-	}
+	/* reconcile: what was delivered before and is not in this list is gone */
 	size_t ngone = 0, agone = 0;
 	struct entry **gone = NULL;
 	char **keys = NULL;
@@ -243,7 +257,6 @@ out:
 	free(cont);
 	free(prev);
 	free(rv);
-	json_decref(items);
 	return rc;
 }
 
@@ -321,7 +334,11 @@ static size_t on_bytes(const char *p, size_t n, void *ud)
 			while (l && (w->line.buf[l - 1] == '\r' || w->line.buf[l - 1] == ' '))
 				l--;
 			int r = l ? on_event(w, w->line.buf, l) : 0;
-			fy_buf_reset(&w->line);
+			/* one big event must not pin its buffer for the watch's life */
+			if (w->line.alloc > LINE_KEEP)
+				fy_buf_release(&w->line);
+			else
+				fy_buf_reset(&w->line);
 			if (r)
 				return 0;
 		}

@@ -1112,3 +1112,79 @@ void test_kclient__watch_resume_relist(void)
 	fy_kc_free(wkc);
 	kube_free(&k);
 }
+
+/* -------------------------------------------------- paginated list+watch */
+
+struct pagerec {
+	pthread_mutex_t mu;
+	struct fy_kc *kc;
+	int added, synced;
+	uint64_t req_first, req_synced; /* the client's request count at the first ADDED and at SYNCED */
+};
+
+static void page_fn(void *ud, enum fy_kc_event t, json_t *obj)
+{
+	struct pagerec *r = ud;
+	struct fy_kc_stats st;
+	fy_kc_get_stats(r->kc, &st);
+	pthread_mutex_lock(&r->mu);
+	if (t == FY_KC_SYNCED) {
+		if (!r->synced++)
+			r->req_synced = st.requests;
+	} else if (t == FY_KC_ADDED && obj && json_is_string(json_object_get(obj, "kind"))) {
+		if (!r->added++)
+			r->req_first = st.requests;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+void test_kclient__watch_list_paginated(void)
+{
+	struct fy_kc *kc = shared_client(), *wkc;
+	struct fy_err err = FY_ERR_INIT;
+	struct pagerec r;
+	struct fy_kc_watch *w = NULL;
+	char name[32];
+	int i, synced = 0, added = 0;
+
+	if (!kc)
+		return;
+	wkc = client_for(&shared);
+	ensure_ns(kc, "kc-page");
+	for (i = 0; i < 25; i++) {
+		snprintf(name, sizeof(name), "p-%02d", i);
+		json_t *o = cm("kc-page", name, "k", "1");
+		int rc = fy_kc_create(kc, o, NULL, NULL, &err);
+		json_decref(o);
+		FY_ASSERT(rc == 0 || rc == FY_EEXISTS);
+	}
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.mu, NULL);
+	r.kc = wkc;
+	struct fy_kc_watch_opts wo = { "v1", "ConfigMap", "kc-page", "app=kc", NULL, 10, 5, page_fn, &r };
+	FY_ASSERT_INT(fy_kc_watch_start(wkc, &wo, &w, &err), 0);
+	for (i = 0; i < 250 && !fy_kc_watch_synced(w); i++)
+		usleep(20000);
+	FY_ASSERT(fy_kc_watch_synced(w));
+	pthread_mutex_lock(&r.mu);
+	synced = r.synced;
+	added = r.added;
+	pthread_mutex_unlock(&r.mu);
+	FY_ASSERT_INT(synced, 1);
+	FY_ASSERT_INT(added, 25);
+	/* 25 objects in pages of 10: three LIST requests, and the first
+	 * objects were handed over after the first page, before the others */
+	FY_ASSERT_INT(r.req_synced - r.req_first, 2);
+	fy_kc_watch_stop(w);
+	/* fy_kc_list still returns one List of every page */
+	{
+		struct fy_kc_list_opts lo = { "app=kc", NULL, 10, NULL, 0, NULL };
+		json_t *all = NULL;
+		FY_ASSERT_INT(fy_kc_list(kc, "v1", "ConfigMap", "kc-page", &lo, &all, &err), 0);
+		FY_ASSERT_INT(json_array_size(json_object_get(all, "items")), 25);
+		json_decref(all);
+	}
+	pthread_mutex_destroy(&r.mu);
+	fy_kc_free(wkc);
+	fy_kc_free(kc);
+}
