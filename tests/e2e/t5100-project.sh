@@ -134,6 +134,10 @@ test_expect_success 'a destination the project refuses' '
 	sed "s/namespace: team-a$/namespace: team-b/" a1.yaml | sed "s/name: a1$/name: a5/" >a5.yaml &&
 	K apply -f a5.yaml &&
 	wait_cond a5 InvalidSpecError "application destination server '\''https://kubernetes.default.svc'\'' and namespace '\''team-b'\'' do not match any of the allowed destinations in project '\''team'\''" &&
+	K -n argocd patch app a5 --type merge -p "{\"operation\":{\"initiatedBy\":{\"username\":\"t\"},\"sync\":{\"revision\":\"main\"}}}" &&
+	wait_for 30 sh -c "test \"\$(kubectl --kubeconfig $kube_KC -n argocd get app a5 -o jsonpath={.status.operationState.phase})\" = Error" || show a5 &&
+	app_field a5 "{.status.operationState.message}" | grep -q "do not match any of the allowed destinations" &&
+	test -z "$(app_field a5 "{.operation}")" &&
 	K -n argocd delete app a5
 '
 
