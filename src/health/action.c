@@ -14,15 +14,8 @@
 #include "health/action.h"
 #include "util/xalloc.h"
 
-#define HOOK_COUNT 1000
 #define MAX_DEPTH 200
 #define MAX_VALUES 1000000
-
-struct box {
-	size_t used, limit;
-	struct timespec deadline;
-	int timed_out;
-};
 
 struct job {
 	const char *script;
@@ -30,131 +23,6 @@ struct job {
 	json_t *result;
 	char *msg; /* error text when set */
 };
-
-static void *box_alloc(void *ud, void *p, size_t osize, size_t nsize)
-{
-	struct box *b = ud;
-	size_t old = p ? osize : 0;
-	if (nsize == 0) {
-		free(p);
-		b->used -= old;
-		return NULL;
-	}
-	if (nsize > old && b->used - old + nsize > b->limit)
-		return NULL;
-	void *q = realloc(p, nsize);
-	if (!q)
-		return NULL;
-	b->used = b->used - old + nsize;
-	return q;
-}
-
-static void count_hook(lua_State *L, lua_Debug *ar)
-{
-	void *ud;
-	struct timespec now;
-	(void)ar;
-	lua_getallocf(L, &ud);
-	struct box *b = ud;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (b->timed_out || now.tv_sec > b->deadline.tv_sec ||
-	    (now.tv_sec == b->deadline.tv_sec && now.tv_nsec >= b->deadline.tv_nsec)) {
-		b->timed_out = 1;
-		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-		luaL_error(L, "context deadline exceeded");
-	}
-}
-
-static void open1(lua_State *L, lua_CFunction f, const char *name)
-{
-	lua_pushcfunction(L, f);
-	lua_pushstring(L, name);
-	lua_call(L, 1, 0);
-}
-
-static void drop(lua_State *L, int tbl, const char *k)
-{
-	lua_pushnil(L);
-	lua_setfield(L, tbl, k);
-}
-
-static void sandbox(lua_State *L)
-{
-	open1(L, luaopen_base, "");
-	open1(L, luaopen_table, LUA_TABLIBNAME);
-	open1(L, luaopen_string, LUA_STRLIBNAME);
-	open1(L, luaopen_math, LUA_MATHLIBNAME);
-	open1(L, luaopen_os, LUA_OSLIBNAME);
-	static const char *const gone[] = { "dofile", "loadfile", "load", "loadstring", "require", "newproxy",
-					    "module", "package", "collectgarbage", "getfenv", "setfenv", "coroutine" };
-	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
-		drop(L, LUA_GLOBALSINDEX, gone[i]);
-	lua_getglobal(L, "string");
-	drop(L, lua_gettop(L), "dump");
-	lua_pop(L, 1);
-	/* os: only time, date, clock */
-	lua_newtable(L);
-	int safe = lua_gettop(L);
-	lua_getglobal(L, "os");
-	static const char *const keep[] = { "time", "date", "clock" };
-	for (int i = 0; i < 3; i++) {
-		lua_getfield(L, -1, keep[i]);
-		lua_setfield(L, safe, keep[i]);
-	}
-	lua_pop(L, 1);
-	lua_setglobal(L, "os");
-}
-
-static void push_json(lua_State *L, const json_t *v, int depth)
-{
-	size_t i;
-	const char *k;
-	const json_t *e;
-	luaL_checkstack(L, 4, "object too deep");
-	if (depth > MAX_DEPTH)
-		luaL_error(L, "object nesting exceeds %d levels", MAX_DEPTH);
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		lua_createtable(L, 0, (int)json_object_size(v));
-		json_object_foreach((json_t *)v, k, e) {
-			if (json_is_null(e))
-				continue;
-			lua_pushstring(L, k);
-			push_json(L, e, depth + 1);
-			lua_rawset(L, -3);
-		}
-		break;
-	case JSON_ARRAY: {
-		int n = 0;
-		lua_createtable(L, (int)json_array_size(v), 0);
-		json_array_foreach(v, i, e) {
-			if (json_is_null(e))
-				continue;
-			push_json(L, e, depth + 1);
-			lua_rawseti(L, -2, ++n);
-		}
-		break;
-	}
-	case JSON_STRING:
-		lua_pushlstring(L, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		lua_pushnumber(L, (lua_Number)json_integer_value(v));
-		break;
-	case JSON_REAL:
-		lua_pushnumber(L, json_real_value(v));
-		break;
-	case JSON_TRUE:
-		lua_pushboolean(L, 1);
-		break;
-	case JSON_FALSE:
-		lua_pushboolean(L, 0);
-		break;
-	default:
-		lua_pushnil(L);
-		break;
-	}
-}
 
 /*
  * The Lua value at idx as JSON; shape: the input value at the same path
@@ -227,69 +95,57 @@ static json_t *to_json(lua_State *L, int idx, const json_t *shape, int depth, st
 	}
 }
 
-static int run_protected(lua_State *L)
+static int prepare(lua_State *L, void *ud)
 {
-	struct job *j = lua_touserdata(L, 1);
-	lua_settop(L, 0);
-	sandbox(L);
-	lua_newtable(L);
+	struct job *j = ud;
 	size_t i;
 	json_t *p;
+
+	lua_newtable(L);
 	json_array_foreach(j->params, i, p) {
 		const char *n = json_string_value(json_object_get(p, "name"));
 		const json_t *v = json_object_get(p, "value");
 		if (!n || !v)
 			continue;
-		push_json(L, v, 0);
+		fy_health_lua_push_json(L, v);
 		lua_setfield(L, -2, n);
 	}
 	lua_setglobal(L, "actionParams");
-	push_json(L, j->obj, 0);
+	fy_health_lua_push_json(L, j->obj);
 	lua_setglobal(L, "obj");
-	if (luaL_loadbufferx(L, j->script, strlen(j->script), "=<string>", "t") != 0)
-		return lua_error(L);
-	lua_call(L, 0, 1);
+	return 0;
+}
+
+static int take(lua_State *L, void *ud)
+{
+	struct job *j = ud;
 	struct conv bad = { 0, MAX_VALUES };
 	json_t *res = to_json(L, -1, j->obj, 0, &bad);
+
 	if (bad.failed) {
 		json_decref(res);
-		return luaL_error(L, "result is too deep (%d levels) or too big (%d values)", MAX_DEPTH, MAX_VALUES);
+		lua_pushfstring(L, "result is too deep (%d levels) or too big (%d values)", MAX_DEPTH, MAX_VALUES);
+		return 1;
 	}
 	j->result = res;
 	return 0;
 }
 
+/* Actions run with all the sandbox's libraries, as Argo CD runs them. */
 static int run(struct job *j, const struct fy_health_lua_opts *opts, struct fy_err *err)
 {
-	struct box b;
-	unsigned ms = opts && opts->timeout_ms ? opts->timeout_ms : FY_HEALTH_LUA_TIMEOUT_DEFAULT;
-	memset(&b, 0, sizeof(b));
-	b.limit = opts && opts->mem_limit ? opts->mem_limit : FY_HEALTH_LUA_MEM_DEFAULT;
-	clock_gettime(CLOCK_MONOTONIC, &b.deadline);
-	b.deadline.tv_sec += ms / 1000;
-	b.deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (b.deadline.tv_nsec >= 1000000000L) {
-		b.deadline.tv_sec++;
-		b.deadline.tv_nsec -= 1000000000L;
+	struct fy_health_lua_opts o = { 1, 0, 0 };
+	int rc;
+
+	if (opts) {
+		o.timeout_ms = opts->timeout_ms;
+		o.mem_limit = opts->mem_limit;
 	}
-	lua_State *L = lua_newstate(box_alloc, &b);
-	if (!L)
-		return fy_err_set(err, FY_EGENERIC, "cannot create lua state");
-	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_COUNT);
-	int st = lua_cpcall(L, run_protected, j);
-	int rc = 0;
-	if (st) {
-		const char *m = lua_tostring(L, -1);
-		if (st == LUA_ERRMEM)
-			rc = fy_err_set(err, FY_EINVALID, "not enough memory");
-		else
-			rc = fy_err_set(err, b.timed_out ? FY_ETIMEOUT : FY_EINVALID, "%s",
-					m ? m : "lua error (error object is not a string)");
+	rc = fy_health_lua_call(j->script, strlen(j->script), &o, prepare, take, j, err);
+	if (rc) {
 		json_decref(j->result);
 		j->result = NULL;
 	}
-	lua_close(L);
 	return rc;
 }
 

@@ -3,13 +3,15 @@
  * resource.customizations.actions.<group_kind>: discovery.lua and
  * definitions[].action.lua) in a LuaJIT sandbox.
  *
- * The sandbox follows luasandbox.h: a fresh interpreter per run with the
- * JIT compiler off, globals `obj` (the object as a Lua table) and
- * `actionParams` (a table of name -> value), libraries base, table,
- * string, math and an `os` holding only time, date and clock; no io,
- * debug, ffi, jit, package loaders, dofile, loadfile, load, loadstring,
- * require, string.dump. Limits: a wall-clock timeout (count hook; the
- * error is "context deadline exceeded") and a memory cap.
+ * The sandbox is luasandbox.h's (fy_health_lua_call) with all its
+ * libraries open, as Argo CD runs actions: a fresh interpreter per run with
+ * the JIT compiler off, globals `obj` (the object as a Lua table) and
+ * `actionParams` (a table of name -> value), base, table, string (patterns
+ * that could backtrack without end refused), math, coroutine and an `os`
+ * holding only time and date; no io, debug, ffi, jit, file or C module
+ * loaders, dofile, loadfile, bytecode, string.dump. Limits: a wall-clock
+ * timeout (count hook; the error is "context deadline exceeded") and a
+ * memory cap.
  *
  * Results: a Lua table is turned into JSON (a table with [1] is an array;
  * an empty table takes the type of the value at the same path in the

@@ -31,7 +31,6 @@ struct run {
 	const char *script;
 	size_t len;
 	const json_t *obj;
-	int open_libs;
 	/* results */
 	int failed;			/* 1: error, msg holds it */
 	enum fy_health_status status;
@@ -730,35 +729,44 @@ static void take_result(lua_State *L, struct run *r)
 	r->msg = fy_xstrdup(mt == LUA_TSTRING ? lua_tostring(L, -1) : "");
 }
 
-static int run_protected(lua_State *L)
+void fy_health_lua_push_json(lua_State *L, const json_t *v)
 {
-	struct run *r = lua_touserdata(L, 1);
-	lua_settop(L, 0);
-	setup(L, r->open_libs);
-	lua_newtable(L);
-	lua_setglobal(L, "actionParams");
-	push_json(L, r->obj, 0);
-	lua_setglobal(L, "obj");
-	if (luaL_loadbufferx(L, r->script, r->len, "=<string>", "t") != 0)
-		return lua_error(L);
-	lua_call(L, 0, 1);
-	take_result(L, r);
-	return 0;
+	push_json(L, v, 0);
 }
 
-int fy_health_lua_run(const char *script, size_t len, const json_t *obj, const struct fy_health_lua_opts *opts,
-		      struct fy_health *out, struct fy_err *err)
+struct call {
+	const char *script;
+	size_t len;
+	int open_libs;
+	int (*prepare)(lua_State *L, void *ud);
+	int (*take)(lua_State *L, void *ud);
+	void *ud;
+};
+
+static int call_protected(lua_State *L)
+{
+	struct call *c = lua_touserdata(L, 1);
+	lua_settop(L, 0);
+	setup(L, c->open_libs);
+	if (c->prepare(L, c->ud))
+		return lua_error(L);
+	if (luaL_loadbufferx(L, c->script, c->len, "=<string>", "t") != 0)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	return c->take(L, c->ud) ? lua_error(L) : 0;
+}
+
+int fy_health_lua_call(const char *script, size_t len, const struct fy_health_lua_opts *opts,
+		       int (*prepare)(lua_State *L, void *ud), int (*take)(lua_State *L, void *ud), void *ud,
+		       struct fy_err *err)
 {
 	struct sbx s;
-	struct run r;
+	struct call c = { script, len, opts ? opts->open_libs : 0, prepare, take, ud };
 	lua_State *L;
 	unsigned ms = opts && opts->timeout_ms ? opts->timeout_ms : FY_HEALTH_LUA_TIMEOUT_DEFAULT;
-	int rc = 0;
+	int st, rc = 0;
 
 	memset(&s, 0, sizeof(s));
-	memset(&r, 0, sizeof(r));
-	out->status = FY_HEALTH_NONE;
-	out->message = NULL;
 	s.limit = opts && opts->mem_limit ? opts->mem_limit : FY_HEALTH_LUA_MEM_DEFAULT;
 	clock_gettime(CLOCK_MONOTONIC, &s.deadline);
 	s.deadline.tv_sec += ms / 1000;
@@ -767,39 +775,71 @@ int fy_health_lua_run(const char *script, size_t len, const json_t *obj, const s
 		s.deadline.tv_sec++;
 		s.deadline.tv_nsec -= 1000000000L;
 	}
+	L = lua_newstate(sbx_alloc, &s);
+	if (!L)
+		return fy_err_set(err, FY_EGENERIC, "cannot create lua state");
+	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+	lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
+	st = lua_cpcall(L, call_protected, &c);
+	if (st == LUA_ERRMEM) {
+		rc = fy_err_set(err, FY_EINVALID, "not enough memory");
+	} else if (st) {
+		const char *m = lua_tostring(L, -1);
+		if (m)
+			rc = fy_err_set(err, s.timed_out ? FY_ETIMEOUT : FY_EINVALID, "%s", m);
+		else
+			rc = fy_err_set(err, s.timed_out ? FY_ETIMEOUT : FY_EINVALID, "(error object is a %s value)",
+					gopher_type(lua_type(L, -1)));
+	}
+	lua_close(L);
+	return rc;
+}
+
+static int health_prepare(lua_State *L, void *ud)
+{
+	struct run *r = ud;
+	lua_newtable(L);
+	lua_setglobal(L, "actionParams");
+	push_json(L, r->obj, 0);
+	lua_setglobal(L, "obj");
+	return 0;
+}
+
+static int health_take(lua_State *L, void *ud)
+{
+	take_result(L, ud);
+	return 0;
+}
+
+int fy_health_lua_run(const char *script, size_t len, const json_t *obj, const struct fy_health_lua_opts *opts,
+		      struct fy_health *out, struct fy_err *err)
+{
+	struct run r;
+	struct fy_err local = FY_ERR_INIT;
+	int rc;
+
+	if (!err)
+		err = &local;
+	memset(&r, 0, sizeof(r));
+	out->status = FY_HEALTH_NONE;
+	out->message = NULL;
 	r.script = script;
 	r.len = len;
 	r.obj = obj;
-	r.open_libs = opts ? opts->open_libs : 0;
-
-	L = lua_newstate(sbx_alloc, &s);
-	if (!L) {
-		rc = fy_err_set(err, FY_EGENERIC, "cannot create lua state");
-		fy_health_set(out, FY_HEALTH_UNKNOWN, "cannot create lua state");
+	rc = fy_health_lua_call(script, len, opts, health_prepare, health_take, &r, err);
+	if (rc) {
+		free(r.msg);
+		out->status = FY_HEALTH_UNKNOWN;
+		out->message = fy_xstrdup(err->msg);
 		return rc;
 	}
-	luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-	lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
-	int st = lua_cpcall(L, run_protected, &r);
-	if (st != 0) {
-		const char *m = lua_tostring(L, -1);
-		free(r.msg);
-		if (st == LUA_ERRMEM)
-			r.msg = fy_xstrdup("not enough memory");
-		else if (m)
-			r.msg = fy_xstrdup(m);
-		else
-			r.msg = fy_xasprintf("(error object is a %s value)", gopher_type(lua_type(L, -1)));
-		r.failed = 1;
-	}
-	lua_close(L);
 	if (r.failed) {
-		rc = fy_err_set(err, s.timed_out ? FY_ETIMEOUT : FY_EINVALID, "%s", r.msg);
+		rc = fy_err_set(err, FY_EINVALID, "%s", r.msg);
 		out->status = FY_HEALTH_UNKNOWN;
 		out->message = r.msg;
-	} else {
-		out->status = r.status;
-		out->message = r.msg ? r.msg : fy_xstrdup("");
+		return rc;
 	}
-	return rc;
+	out->status = r.status;
+	out->message = r.msg ? r.msg : fy_xstrdup("");
+	return 0;
 }

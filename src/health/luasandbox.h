@@ -57,6 +57,24 @@ struct fy_health_lua_opts {
 int fy_health_lua_run(const char *script, size_t len, const json_t *obj, const struct fy_health_lua_opts *opts,
 		      struct fy_health *out, struct fy_err *err);
 
+/*
+ * The same sandbox for Argo CD's other script kinds (resource actions):
+ * a fresh state with the libraries above (opts->open_libs), the timeout and
+ * the memory cap. Inside the protected call, prepare(L, ud) sets globals,
+ * then the script runs and take(L, ud) reads its return value at the top of
+ * the stack. prepare and take may raise Lua errors, or return non-zero with
+ * an error message pushed. Returns 0, or a negative code with err set
+ * (FY_ETIMEOUT after the deadline, FY_EINVALID otherwise).
+ */
+struct lua_State;
+int fy_health_lua_call(const char *script, size_t len, const struct fy_health_lua_opts *opts,
+		       int (*prepare)(struct lua_State *L, void *ud), int (*take)(struct lua_State *L, void *ud),
+		       void *ud, struct fy_err *err);
+
+/* Inside prepare: push v as a Lua value the way Argo CD decodes objects
+ * (JSON null dropped, arrays 1-based); raises a Lua error past 200 levels. */
+void fy_health_lua_push_json(struct lua_State *L, const json_t *v);
+
 /* Format a Lua number the way gopher-lua's tostring does (buf >= 32 bytes). */
 void fy_health_lua_fmtnum(double d, char *buf, size_t n);
 
