@@ -16,7 +16,6 @@
 #define DENIED "permission denied"
 #define MAX_Q 64
 
-int fy_server_h_appsets(struct fy_sreq *r, char **seg, int nseg);
 
 static const char *jstr(const json_t *o, const char *k)
 {

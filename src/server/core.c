@@ -522,7 +522,6 @@ static int origin_ok(struct fy_sreq *r)
 }
 
 /* appsets.c (declared here: internal.h belongs to the server module's owner) */
-int fy_server_h_appsets(struct fy_sreq *r, char **seg, int nseg);
 
 static int route(struct fy_sreq *r)
 {

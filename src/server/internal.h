@@ -129,6 +129,8 @@ void fy_server_session_flush(struct fy_srv *s, int force);
 
 /* apps.c */
 int fy_server_h_apps(struct fy_sreq *r, char **seg, int nseg);
+/* /api/v1/applicationsets[/NAME] (appsets.c); seg after "applicationsets" */
+int fy_server_h_appsets(struct fy_sreq *r, char **seg, int nseg);
 /*
  * Fetch Application name and check the RBAC action on it (applications
  * resource). NULL with a reply queued in *ret on failure.

@@ -8,10 +8,8 @@
 # automation is off), `git revert HEAD` + `git push origin main` and the app
 # syncs back. The GitHub push webhook (X-Hub-Signature-256) stands in for
 # the hosting service's notification of each push.
-#
-# Not covered: the seed's ApplicationSet (ml-models) is accepted by the API
-# (the CRD exists) but nothing generates Applications from it: ferry has no
-# ApplicationSet controller yet.
+# The seed's ApplicationSet (ml-models, a list generator) generates one Helm
+# Application per model from models/<model> charts in the same repository.
 . tests/e2e/lib.sh
 command -v kubectl >/dev/null 2>&1 || test_skip_all "kubectl not installed"
 git daemon -h 2>&1 | grep -q "usage: git daemon" || test_skip_all "git daemon not available"
@@ -82,6 +80,31 @@ overlay() { # overlay ENV TAG
 }
 overlay production v1.0.0
 overlay staging v1.1.0-rc1
+# models/<model>: the Helm charts the seed's ApplicationSet points at
+for m in sentiment-classifier fraud-detector recommendation-engine; do
+	mkdir -p "$W/models/$m/templates"
+	printf 'apiVersion: v2\nname: %s\nversion: 0.1.0\n' "$m" > "$W/models/$m/Chart.yaml"
+	printf 'replicas: 1\nimage:\n  repository: registry.example.com/ml/%s\n  tag: latest\n' "$m" > "$W/models/$m/values.yaml"
+	cat > "$W/models/$m/templates/deployment.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Chart.Name }}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector:
+    matchLabels:
+      app: {{ .Chart.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Chart.Name }}
+    spec:
+      containers:
+      - name: model
+        image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+EOF
+done
 (cd "$W" && git add -A && git commit -qm "model-server v1.0.0")
 git clone -q --bare "$W" "$G/ml-deployments.git"
 (cd "$W" && git remote add origin "$G/ml-deployments.git")
@@ -258,10 +281,6 @@ test_expect_success 'kubectl apply of the seed health-check ConfigMap keeps argo
 	jq -e ".data[\"resource.customizations.health.argoproj.io_Application\"] | test(\"hs.status\")" cm.json &&
 	kubectl -n argocd get cm argocd-cm -o jsonpath="{.metadata.labels}" | grep -q argocd
 '
-test_expect_success 'the seed ApplicationSet is stored (no ApplicationSet controller: nothing generated)' '
-	kubectl apply -f '"$TRASH"'/apps/model-appset.yaml | grep -q "applicationset.argoproj.io/ml-models created" &&
-	kubectl -n argocd get applicationset ml-models -o name | grep -q ml-models
-'
 REV1=$(git -C "$W" rev-parse HEAD)
 test_expect_success 'both apps sync: Synced, Healthy, the overlay images deployed' '
 	"$FERRY" app wait model-server model-server-staging --sync --health --timeout 60 > /dev/null &&
@@ -269,6 +288,18 @@ test_expect_success 'both apps sync: Synced, Healthy, the overlay images deploye
 	grep -qx registry.example.com/ml/model-server:v1.0.0 img &&
 	kubectl -n ml-staging get deploy model-server -o jsonpath="{.spec.template.spec.containers[0].image}" |
 		grep -qx registry.example.com/ml/model-server:v1.1.0-rc1
+'
+test_expect_success 'the seed ApplicationSet generates one Helm app per model, deployed with its version and replicas' '
+	kubectl apply -f '"$TRASH"'/apps/model-appset.yaml | grep -q "applicationset.argoproj.io/ml-models created" &&
+	wait_for 30 kubectl -n argocd get app sentiment-classifier fraud-detector recommendation-engine &&
+	"$FERRY" app wait sentiment-classifier fraud-detector recommendation-engine --sync --health --timeout 60 > /dev/null &&
+	kubectl -n argocd get app fraud-detector -o jsonpath="{.spec.source.path} {.spec.source.helm.parameters[0].value}" |
+		grep -qx "models/fraud-detector v2.1.0" &&
+	kubectl -n ml-production get deploy fraud-detector -o jsonpath="{.spec.replicas} {.spec.template.spec.containers[0].image}" |
+		grep -qx "5 registry.example.com/ml/fraud-detector:v2.1.0" &&
+	kubectl -n ml-production get deploy sentiment-classifier -o jsonpath="{.spec.replicas}" | grep -qx 3 &&
+	kubectl -n argocd get app recommendation-engine -o jsonpath="{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}" |
+		grep -qx ApplicationSet/ml-models
 '
 test_expect_success 'ferry app list shows both' '
 	"$FERRY" app list > out &&
