@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "appset/appset.h"
+#include "controller/repocreds.h"
 #include "git/repo.h"
 #include "git/vfs_git.h"
 #include "kclient/kclient.h"
@@ -148,20 +149,41 @@ static void apps_cb(void *ud, enum fy_kc_event type, json_t *obj)
 
 /* ---------------------------------------------------------------- env */
 
+/* Credentials for url from the repository Secrets and repo-creds templates
+ * in the control-plane namespace, as the application controller uses them. */
+static void repo_creds(struct ac *c, const char *url, struct fy_repocreds_match *m)
+{
+	struct fy_kc_list_opts lo = { FY_REPOCREDS_LABEL " in (repository,repo-creds)", NULL, 0, NULL, 0, NULL };
+	struct fy_err err = FY_ERR_INIT;
+	json_t *l = NULL;
+
+	memset(m, 0, sizeof(*m));
+	if (fy_kc_list(c->kc, "v1", "Secret", c->ns, &lo, &l, &err)) {
+		fy_warn(SUB, "listing repository secrets: %s", err.msg);
+		return;
+	}
+	if (fy_repocreds_match(json_object_get(l, "items"), url, NULL, m, &err))
+		fy_warn(SUB, "repository secrets: %s", err.msg);
+	json_decref(l);
+}
+
 static int git_tree(void *ud, const char *url, const char *rev, struct fy_vfs **vfs, char sha[41], struct fy_err *err)
 {
 	struct ac *c = ud;
 	struct fy_git_repo *repo = NULL;
+	struct fy_repocreds_match m;
 	uint64_t now = fy_now_ms();
 	int rc;
 	*vfs = NULL;
 	if ((rc = fy_git_cache_open(c->git, url, &repo, err)))
 		return rc;
+	repo_creds(c, url, &m);
 	struct lsr *l = fy_map_get(&c->lsr, url);
 	if (!l || now - l->at_ms >= REFS_TTL_MS) {
 		struct fy_git_refs refs = { NULL, 0 };
-		if ((rc = fy_git_ls_remote(url, NULL, &refs, err))) {
+		if ((rc = fy_git_ls_remote(url, &m.creds, &refs, err))) {
 			fy_git_refs_release(&refs);
+			fy_repocreds_match_release(&m);
 			return rc;
 		}
 		if (!l) {
@@ -173,7 +195,9 @@ static int git_tree(void *ud, const char *url, const char *rev, struct fy_vfs **
 		l->refs = refs;
 		l->at_ms = now;
 	}
-	if ((rc = fy_git_resolve(repo, rev, NULL, &l->refs, sha, err)))
+	rc = fy_git_resolve(repo, rev, &m.creds, &l->refs, sha, err);
+	fy_repocreds_match_release(&m);
+	if (rc)
 		return rc;
 	return fy_vfs_git_new(vfs, repo, sha, err);
 }
