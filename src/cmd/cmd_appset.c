@@ -149,33 +149,24 @@ static void print_summary(const json_t *as, int show_params)
 	}
 }
 
+static char *appset_path(const char *name, void *ud)
+{
+	char *e = fy_cli_escape(name), *path = fy_xasprintf("/api/v1/applicationsets/%s", e);
+	(void)ud;
+	free(e);
+	return path;
+}
+
 static int appset_get(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	json_t *as = NULL;
-	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry appset get APPSETNAME [-o wide|json|yaml]",
-				    "Show an ApplicationSet.", 1, 1);
+	int ret = fy_cli_show(&v, argc, argv, NULL, "ferry appset get APPSETNAME [-o wide|json|yaml]",
+			      "Show an ApplicationSet.", "wide|json|yaml", appset_path, NULL, &as);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|json|yaml")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	char *e = fy_cli_escape(v.pos[0]);
-	char *path = fy_xasprintf("/api/v1/applicationsets/%s", e);
-	int rc = fy_cli_call(&v.c, "GET", path, NULL, &as, &err);
-	free(e);
-	free(path);
-	if (rc) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
-	if (v.g.output && strcmp(v.g.output, "wide"))
-		fy_cli_print_doc(stdout, as, v.g.output);
-	else
-		print_summary(as, 1);
+	print_summary(as, 1);
 out:
 	json_decref(as);
 	fy_cli_verb_end(&v);

@@ -91,33 +91,23 @@ out:
 	return ret;
 }
 
+static char *proj_path(const char *name, void *ud)
+{
+	char *e = fy_cli_escape(name), *path = fy_xasprintf("/api/v1/projects/%s", e);
+	(void)ud;
+	free(e);
+	return path;
+}
+
 static int proj_get(int argc, char **argv)
 {
 	struct fy_cli_verb v;
-	struct fy_err err = FY_ERR_INIT;
 	json_t *p = NULL;
-	int ret = fy_cli_verb_start(&v, argc, argv, NULL, 1, "ferry proj get PROJECT [-o wide|json|yaml]",
-				    "Show a project.", 1, 1);
+	int ret = fy_cli_show(&v, argc, argv, NULL, "ferry proj get PROJECT [-o wide|json|yaml]", "Show a project.",
+			      "wide|json|yaml", proj_path, NULL, &p);
 	if (ret >= 0)
 		goto out;
 	ret = FY_CLI_EXIT_OK;
-	if (fy_cli_check_output(v.g.output, "wide|json|yaml")) {
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	char *e = fy_cli_escape(v.pos[0]);
-	char *path = fy_xasprintf("/api/v1/projects/%s", e);
-	int rc = fy_cli_call(&v.c, "GET", path, NULL, &p, &err);
-	free(e);
-	free(path);
-	if (rc) {
-		ret = fy_cli_fail(&err);
-		goto out;
-	}
-	if (v.g.output && strcmp(v.g.output, "wide")) {
-		fy_cli_print_doc(stdout, p, v.g.output);
-		goto out;
-	}
 	const json_t *spec = json_object_get(p, "spec");
 	char *d = dest_summary(spec);
 	char *s = summary(json_object_get(spec, "sourceRepos"), "", NULL, "repos", 1000);

@@ -16,7 +16,6 @@
 #define DENIED "permission denied"
 #define MAX_Q 64
 
-
 static const char *jstr(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
