@@ -67,6 +67,7 @@ struct appstate {
 	 */
 	json_t *op_pending, *op_base;
 	uint64_t op_written_ms;
+	uint64_t fresh_ms;       /* last spec change, operation or refresh request seen (0: none since) */
 };
 
 /* progress of a running operation is written at most this often */
@@ -257,6 +258,8 @@ static void apps_cb(void *ud, enum fy_kc_event type, json_t *obj)
 		    !json_equal(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers")) ||
 		    json_object_get(nm, "deletionTimestamp"))
 			enqueue_locked(c, name, level, 0);
+		if (level > 1) /* what git says must be read after this */
+			state_of(c, name)->fresh_ms = fy_now_ms();
 	}
 	pthread_mutex_unlock(&c->mu);
 	json_decref(old);
@@ -468,8 +471,12 @@ out:
 
 /* --------------------------------------------------------------- git side */
 
-/* resolve a source's targetRevision to a SHA; one ls-remote per repo and period unless force */
-static int resolve_rev(struct ctrl *c, const json_t *src, const char *project, int force, char sha[41],
+/*
+ * resolve a source's targetRevision to a SHA; one ls-remote per repo and
+ * period, or refs read after fresh_ms (a refresh asked at that time; 0:
+ * the period rules): many apps refreshed together share one ls-remote
+ */
+static int resolve_rev(struct ctrl *c, const json_t *src, const char *project, uint64_t fresh_ms, char sha[41],
 		       struct fy_git_repo **repo, struct fy_err *err)
 {
 	const char *url = jstr(src, "repoURL");
@@ -485,11 +492,12 @@ static int resolve_rev(struct ctrl *c, const json_t *src, const char *project, i
 	if (fy_repocreds_lookup(c->repocreds, url, project, &rcm, NULL) == 0 && rcm.found)
 		creds = &rcm.creds;
 	pthread_mutex_lock(&c->git_mu);
+	now = fy_now_ms(); /* after the wait: at_ms is when the ls-remote started */
 	rc = fy_git_cache_open(c->git, url, repo, err);
 	if (rc)
 		goto out;
 	l = fy_map_get(&c->lsr, url);
-	if (!l || force || now - l->at_ms >= ttl) {
+	if (!l || (fresh_ms && l->at_ms < fresh_ms) || now - l->at_ms >= ttl) {
 		struct fy_git_refs refs = { NULL, 0 };
 		rc = fy_git_ls_remote(url, creds, &refs, err);
 		if (rc) {
@@ -514,7 +522,7 @@ out:
 
 /* render every source at its revision; *revs gets the SHAs (array of strings) */
 static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json_t *sources,
-			      const json_t *pinned, int force, json_t **revs, const char **type_name,
+			      const json_t *pinned, uint64_t fresh_ms, json_t **revs, const char **type_name,
 			      struct fy_err *err)
 {
 	json_t *all = json_array(), *src;
@@ -539,7 +547,7 @@ static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json
 			json_decref(s2);
 			if (rc)
 				goto fail;
-		} else if ((rc = resolve_rev(c, src, a->project, force, sha, &repo, err))) {
+		} else if ((rc = resolve_rev(c, src, a->project, fresh_ms, sha, &repo, err))) {
 			goto fail;
 		}
 		json_array_append_new(*revs, json_string(sha));
@@ -556,7 +564,8 @@ static json_t *render_sources(struct ctrl *c, const struct fy_app *a, const json
 		ro.dest_namespace = a->dest_namespace;
 		ro.revision = sha;
 		{
-			/* the type comes from the render cache: detected once per commit and source */
+			/* the type comes from the render cache: detected once per commit and
+			 * source; objs is shared with the cache (targets are read-only) */
 			enum fy_render_type ty = FY_RENDER_DIRECTORY;
 			objs = fy_render_cache_render_typed(c->rcache, jstr(src, "repoURL"), sha, src, vfs, &ro, &ty,
 							    NULL, err);
@@ -999,7 +1008,7 @@ static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, str
  * the last step applied (server answers) for the caller's re-compare.
  * Returns the requeue delay, or minus the refresh level when done.
  */
-static long run_operation(const struct fy_app *a, json_t *obj, json_t *new, struct cluster *cl,
+static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new, struct cluster *cl,
 			  const struct fy_cmp *cmp, const char *revision, const json_t *revisions,
 			  const struct fy_health_config *hcfg, struct appstate *st, struct notes *ev, json_t **applied)
 {
@@ -1531,6 +1540,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	long requeue_ms = 0, period_s, jitter_s, grace;
 	struct notes ev;
 	json_t *eobj = NULL; /* obj with the operation's unwritten progress */
+	uint64_t fresh_ms;   /* a forced resolve reads refs newer than this */
 	char revision[64] = "";
 	const char *source_type = NULL;
 	time_t now = time(NULL);
@@ -1542,11 +1552,14 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	fy_health_config_init(&hcfg);
 	pthread_mutex_lock(&c->mu);
 	obj = fy_map_get(&c->apps, name);
-	obj = obj ? json_deep_copy(obj) : NULL;
+	/* shared read-only: the map's objects are replaced, never modified */
+	obj = obj ? json_incref(obj) : NULL;
 	cm = c->cm ? json_incref(c->cm) : NULL;
 	period_s = c->period_s;
 	jitter_s = c->jitter_s;
 	st = state_of(c, name);
+	fresh_ms = st->fresh_ms ? st->fresh_ms : fy_now_ms();
+	st->fresh_ms = 0;
 	pthread_mutex_unlock(&c->mu);
 	if (!obj)
 		goto out_nostate;
@@ -1653,7 +1666,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 				json_array_append(pinned, json_object_get(s, "revision"));
 			}
 		}
-		targets = render_sources(c, &a, a.sources, pinned, force, &revs, &source_type, &err);
+		targets = render_sources(c, &a, a.sources, pinned, force ? fresh_ms : 0, &revs, &source_type, &err);
 		json_decref(pinned);
 	}
 	grace = c->o->repo_error_grace_s < 0 ? 180 : c->o->repo_error_grace_s;
@@ -1741,7 +1754,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 				if (p && *p && json_is_object(v))
 					json_object_set_new(v, "targetRevision", json_string(p));
 			}
-			otargets = render_sources(c, &a, s2, opins, 1, &orevs, NULL, &err);
+			otargets = render_sources(c, &a, s2, opins, fy_now_ms(), &orevs, NULL, &err);
 			json_decref(s2);
 			if (!otargets) {
 				char *m = fy_xasprintf("ComparisonError: Failed to load target state: %s", err.msg);
@@ -2045,7 +2058,7 @@ int fy_ctrl_run(const struct fy_ctrl_opts *o, volatile sig_atomic_t *stop, struc
 	 * workers) keeps freed memory spread over arenas and raises the peak
 	 * RSS by tens of MiB; MALLOC_ARENA_MAX in the environment wins */
 	if (!getenv("MALLOC_ARENA_MAX"))
-		mallopt(M_ARENA_MAX, 2);
+		mallopt(M_ARENA_MAX, 1);
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.ns = o->namespace ? o->namespace : "argocd";

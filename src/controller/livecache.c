@@ -20,11 +20,11 @@
  * parsed from the text on demand (fy_live_get, _managed, _children).
  */
 struct entry {
-	char *json;      /* compact JSON text */
-	size_t len;
-	char *inst;      /* managing instance (top-level, self-referenced) or NULL */
-	char *uid;
-	char **owners;   /* owner uids, NULL-terminated */
+	size_t len;      /* of the text */
+	char *inst;      /* managing instance (top-level, self-referenced) or NULL; into s */
+	char *uid;       /* "" when none; into s */
+	char **owners;   /* owner uids, NULL-terminated; NULL when none */
+	char s[];        /* the text, NUL, the uid, NUL, the instance, NUL: one allocation */
 };
 
 struct kindinfo {
@@ -191,9 +191,6 @@ static void entry_free(struct entry *e)
 {
 	if (!e)
 		return;
-	free(e->json);
-	free(e->inst);
-	free(e->uid);
 	for (char **o = e->owners; o && *o; o++)
 		free(*o);
 	free(e->owners);
@@ -274,17 +271,29 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 		free(key);
 		return;
 	}
-	e = fy_xcalloc(1, sizeof(*e));
-	e->json = fy_live_compact(obj, &e->len);
-	e->inst = fy_live_instance_of(obj);
-	e->uid = fy_xstrdup(jstr(md, "uid"));
+	{
+		size_t len;
+		char *text = fy_live_compact(obj, &len), *inst = fy_live_instance_of(obj);
+		const char *uid = jstr(md, "uid");
+		size_t ul = strlen(uid), il = inst ? strlen(inst) : 0;
+		e = fy_xmalloc(sizeof(*e) + len + 1 + ul + 1 + il + 1);
+		e->len = len;
+		memcpy(e->s, text, len + 1);
+		e->uid = memcpy(e->s + len + 1, uid, ul + 1);
+		e->inst = inst ? memcpy(e->s + len + 1 + ul + 1, inst, il + 1) : NULL;
+		e->owners = NULL;
+		free(text);
+		free(inst);
+	}
 	or = json_object_get(md, "ownerReferences");
 	n = json_array_size(or);
 	if (n > 64)
 		n = 64;
-	e->owners = fy_xcalloc(n + 1, sizeof(char *));
-	for (i = 0; i < n; i++)
-		e->owners[i] = fy_xstrdup(jstr(json_array_get(or, i), "uid"));
+	if (n) {
+		e->owners = fy_xcalloc(n + 1, sizeof(char *));
+		for (i = 0; i < n; i++)
+			e->owners[i] = fy_xstrdup(jstr(json_array_get(or, i), "uid"));
+	}
 
 	pthread_mutex_lock(&l->mu);
 	old = fy_map_put(&l->objs, key, e);
@@ -292,7 +301,7 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 		unindex(l, key, old);
 	if (e->inst)
 		set_add(&l->by_inst, e->inst, key);
-	for (char **o = e->owners; *o; o++)
+	for (char **o = e->owners; o && *o; o++)
 		if (**o)
 			set_add(&l->by_owner, *o, key);
 	if (*e->uid)
@@ -525,7 +534,7 @@ static void texts_release(struct texts *t)
 static char *dup_text(const struct entry *e)
 {
 	char *s = fy_xmalloc(e->len + 1);
-	memcpy(s, e->json, e->len + 1);
+	memcpy(s, e->s, e->len + 1);
 	return s;
 }
 

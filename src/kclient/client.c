@@ -470,6 +470,11 @@ int kc_do(struct fy_kc *kc, const struct kc_req *r, int *status_out, json_t **ou
 		if (connect_to)
 			curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		/* memory: over TLS libcurl copies every request into an upload
+		 * buffer kept with the handle (64 KiB by default), and a handle
+		 * lives as long as its watch stream; the minimum is plenty for
+		 * requests sent from memory */
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);

@@ -16,9 +16,16 @@
 /* a stream's line buffer above this is freed after its event */
 #define LINE_KEEP (64u << 10)
 
+/*
+ * What the watch remembers of a delivered object, in one allocation: the
+ * generation of the list that last saw it, its uid and resourceVersion
+ * (NULL when the object had none). Namespace and name are the map's key
+ * "ns/name" (a namespace has no '/').
+ */
 struct entry {
-	char *ns, *name, *uid, *rv;
 	unsigned gen;
+	char *uid, *rv; /* into s */
+	char s[];
 };
 
 struct fy_kc_watch {
@@ -46,15 +53,14 @@ struct fy_kc_watch {
 	unsigned events;
 };
 
-static void entry_free(struct entry *e)
+static struct entry *entry_new(const char *uid, const char *rv, unsigned gen)
 {
-	if (!e)
-		return;
-	free(e->ns);
-	free(e->name);
-	free(e->uid);
-	free(e->rv);
-	free(e);
+	size_t ul = uid ? strlen(uid) + 1 : 0, rl = rv ? strlen(rv) + 1 : 0;
+	struct entry *e = fy_xmalloc(sizeof(*e) + ul + rl + 1);
+	e->gen = gen;
+	e->uid = uid ? memcpy(e->s, uid, ul) : NULL;
+	e->rv = rv ? memcpy(e->s + ul, rv, rl) : NULL;
+	return e;
 }
 
 static void set_rv(struct fy_kc_watch *w, const char *rv)
@@ -120,25 +126,20 @@ static int remember(struct fy_kc_watch *w, json_t *obj, int type)
 	const char *uid = md_str(obj, "uid");
 	struct entry *e = fy_map_get(&w->known, key);
 	if (type == FY_KC_DELETED) {
-		entry_free(fy_map_del(&w->known, key));
+		free(fy_map_del(&w->known, key));
 		return FY_KC_DELETED;
 	}
-	if (!e) {
-		e = fy_xcalloc(1, sizeof(*e));
-		e->ns = fy_xstrdup(ns);
-		e->name = fy_xstrdup(name);
-		fy_map_put(&w->known, key, e);
+	if (!e)
 		type = FY_KC_ADDED;
-	} else if (e->rv && rv && !strcmp(e->rv, rv) && (!uid || !e->uid || !strcmp(uid, e->uid))) {
+	else if (e->rv && rv && !strcmp(e->rv, rv) && (!uid || !e->uid || !strcmp(uid, e->uid)))
 		type = 0; /* unchanged (relist) */
-	} else if (type == FY_KC_ADDED) {
+	else if (type == FY_KC_ADDED)
 		type = FY_KC_MODIFIED;
+	if (e && !type && !uid == !e->uid) {
+		e->gen = w->gen;
+		return 0;
 	}
-	free(e->rv);
-	e->rv = rv ? fy_xstrdup(rv) : NULL;
-	free(e->uid);
-	e->uid = uid ? fy_xstrdup(uid) : NULL;
-	e->gen = w->gen;
+	free(fy_map_put(&w->known, key, entry_new(uid, rv, w->gen)));
 	return type;
 }
 
@@ -232,9 +233,11 @@ static int do_list(struct fy_kc_watch *w)
 	}
 	for (size_t k = 0; k < ngone; k++) {
 		struct entry *e = gone[k];
-		json_t *md = json_pack("{s:s}", "name", e->name);
-		if (*e->ns)
-			json_object_set_new(md, "namespace", json_string(e->ns));
+		const char *slash = strchr(keys[k], '/');
+		const char *name = slash ? slash + 1 : keys[k];
+		json_t *md = json_pack("{s:s}", "name", name);
+		if (slash && slash > keys[k])
+			json_object_set_new(md, "namespace", json_stringn(keys[k], (size_t)(slash - keys[k])));
 		if (e->uid)
 			json_object_set_new(md, "uid", json_string(e->uid));
 		if (e->rv)
@@ -244,7 +247,7 @@ static int do_list(struct fy_kc_watch *w)
 		fy_map_del(&w->known, keys[k]);
 		deliver(w, FY_KC_DELETED, stub);
 		json_decref(stub);
-		entry_free(e);
+		free(e);
 		free(keys[k]);
 	}
 	free(gone);
@@ -480,7 +483,7 @@ void fy_kc_watch_stop(struct fy_kc_watch *w)
 	if (w->started)
 		pthread_join(w->th, NULL);
 	for (struct fy_map_ent *me = NULL; (me = fy_map_next(&w->known, me));)
-		entry_free(me->val);
+		free(me->val);
 	fy_map_release(&w->known);
 	fy_buf_release(&w->line);
 	pthread_mutex_destroy(&w->mu);
