@@ -25,7 +25,9 @@
 # CTRLBENCH_TIMEOUT (seconds per phase, default 600), CTRLBENCH_SIMULATOR
 # (1 to run ferry kube with its workload simulator; default off so that the
 # write count holds only the controller's writes), CTRLBENCH_KEEP (1 keeps the
-# work directory), KUBECTL (default kubectl).
+# work directory), CTRLBENCH_PERF (a file: `perf record -g` of the controller
+# during the no-op refresh, one file per size: FILE.N; CTRLBENCH_PERF_CG the
+# call-graph mode, default dwarf), KUBECTL (default kubectl).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 FERRY=${FERRY:-build/ferry}
@@ -40,6 +42,7 @@ TOP=$(pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/ferry-ctrlbench.XXXXXX")
 KPID='' CPID='' PROBE='' SPID=''
 cleanup() {
+	[ -n "${PPID_REC:-}" ] && kill -INT "$PPID_REC" 2>/dev/null
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null
 	[ -n "$KPID" ] && kill "$KPID" 2>/dev/null
 	[ -n "$CPID" ] && wait "$CPID" 2>/dev/null
@@ -166,6 +169,14 @@ class Kube:
     def apps(self):
         return self.req("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications")["items"]
 
+def cpu(pid):
+    """user+system CPU seconds of pid so far"""
+    try:
+        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
 def rss(pid):
     v = {}
     try:
@@ -289,6 +300,9 @@ if __name__ == "__main__":
     if cmd == "list":
         json.dump(apps_list(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]), sys.stdout)
         sys.exit(0)
+    if cmd == "cpu":
+        print("%.2f" % cpu(sys.argv[2]))
+        sys.exit(0)
     if cmd == "rss":
         v = rss(sys.argv[2])
         print("hwm=%d rss=%d" % (v.get("VmHWM", 0), v.get("VmRSS", 0)))
@@ -371,10 +385,12 @@ run_size() {
 	rv0=$(kb rv)
 	T0=$(now)
 	export T0
+	cpuc0=$(kb cpu $CPID)
 	for b in $(seq 0 100 $((N - 1))); do
 		"$KUBECTL" apply -f "$D/apps-$b.json" >/dev/null || { echo "ctrlbench: kubectl apply failed"; return 1; }
 	done
 	cold=$(kb wait-synced "$N" "$TMO" $CPID)
+	cpuc1=$(kb cpu $CPID)
 	echo "  cold sync: $cold"
 	# let the operations and the last status writes settle
 	sleep 3
@@ -389,8 +405,17 @@ run_size() {
 		SPID=$!
 		sleep 0.3
 	fi
+	PPID_REC=
+	if [ -n "${CTRLBENCH_PERF:-}" ]; then
+		perf record -q --call-graph "${CTRLBENCH_PERF_CG:-dwarf}" -F 499 -p $CPID -o "$CTRLBENCH_PERF.$N" >/dev/null 2>&1 &
+		PPID_REC=$!
+		sleep 0.3
+	fi
 	rv2=$(kb rv)
+	cpu0=$(kb cpu $CPID)
 	ref=$(kb refresh "$TMO")
+	cpu1=$(kb cpu $CPID)
+	[ -n "$PPID_REC" ] && { kill -INT $PPID_REC 2>/dev/null; wait $PPID_REC 2>/dev/null; }
 	sleep 2
 	rv3=$(kb rv)
 	echo "  refresh: $ref"
@@ -419,9 +444,10 @@ run_size() {
 	limit=$((32 * 1024 + 8 * obj))
 	python3 - "$N" "$RES" "$el" "$rc_w" "$ev" "$evn" "$((rv3 - rv2))" "$((rv5 - rv4))" "$hwm" "$limit" \
 		"$(val "$idle" rss)" "$(val "$rss_cold" rss)" "$(val "$rss_end" rss)" "$r_cold" "$r_ref" "$ref" "$heal" "$ops" \
+		"$(python3 -c "print('%.2f' % ($cpuc1 - $cpuc0))")" "$(python3 -c "print('%.2f' % ($cpu1 - $cpu0))")" \
 		>> "$OUT" <<-'EOF'
 	import sys
-	(n, res, el, w, ev, evn, wref, wheal, hwm, limit, ridle, rcold, rend, rcold_n, rref_n, ref, heal, ops) = sys.argv[1:]
+	(n, res, el, w, ev, evn, wref, wheal, hwm, limit, ridle, rcold, rend, rcold_n, rref_n, ref, heal, ops, cpu_cold, cpu_ref) = sys.argv[1:]
 	n, res, w, ev, evn, wref, wheal, hwm, limit = map(int, (n, res, w, ev, evn, wref, wheal, hwm, limit))
 	obj = n * res
 	kv = lambda s: dict(x.split("=", 1) for x in s.split())
@@ -431,9 +457,12 @@ run_size() {
 	    print("  cold sync until all Synced   %8.2f s  %8.0f objects/s   (target >= 200/s); operations Succeeded: %s" % (float(el), obj / float(el), ops))
 	else:
 	    print("  cold sync until all Synced   timeout")
+	print("  controller CPU                cold sync %s s, no-op refresh %s s (user + system)" % (cpu_cold, cpu_ref))
 	other = w - obj - ev - evn
-	print("  API writes during cold sync  %8d  = %.2f per app: %d managed objects, %d Events, %d other (app status/operation)" % (w, w / n, obj, ev + evn, other))
-	print("                               per app: %.2f writes for %d changed objects (target <= %d)" % (w / n, res, res + 2))
+	appw = other - n  # the N creates are the benchmark's own kubectl apply
+	print("  API writes during cold sync  %8d  = %.2f per app: %d managed objects, %d Events, %d other (%d Application creates by the benchmark, %d controller Application writes)" % (w, w / n, obj, ev + evn, other, n, appw))
+	print("                               per app by the controller: %.2f = %.2f objects + %.2f Application writes + %.2f Events (target <= %d changed objects + 2)"
+	      % ((w - n) / n, obj / n, appw / n, (ev + evn) / n, res))
 	print("  no-op full refresh           %8s s  (annotating %s s, then %s s); writes %d (%d apps, so %.2f per app); reconciledAt moved on %s; renders %s (target <= 5 s, 0 writes beyond the refresh, 0 renders)"
 	      % (ref.get("total_s"), ref.get("annotate_s"), ref.get("after_annotate_s", "-"), wref, n, wref / n, ref.get("reconciledAt_changed", "-"), rref_n))
 	print("  renders during cold sync     %8s" % rcold_n)
@@ -442,7 +471,7 @@ run_size() {
 	print("  selfHeal drift restored      %s of %s; p50 %s s, p99 %s s, max %s s (target p99 <= 1 s); writes %d"
 	      % (heal.get("healed", "-").split("/")[0], heal.get("healed", "-/-").split("/")[-1], heal.get("p50_s"), heal.get("p99_s"), heal.get("max_s"), wheal))
 	EOF
-	tail -8 "$OUT"
+	tail -9 "$OUT"
 	kill $CPID; wait $CPID 2>/dev/null; CPID=
 	kill $KPID; wait $KPID 2>/dev/null; KPID=
 	[ -n "$PROBE" ] && { perf probe -q -d "$PROBE" 2>/dev/null; PROBE=; }

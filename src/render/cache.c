@@ -458,7 +458,7 @@ json_t *fy_render_cache_render_typed(struct fy_render_cache *c, const char *repo
 {
 	enum fy_render_type type = FY_RENDER_DIRECTORY;
 	char *tools, *key, *tkey;
-	json_t *val, *copy;
+	json_t *val;
 	uintptr_t known;
 
 	if (hit)
@@ -503,16 +503,18 @@ json_t *fy_render_cache_render_typed(struct fy_render_cache *c, const char *repo
 			fy_render_cache_put(c, key, val, NULL);
 	}
 	free(key);
-	if (!val)
-		return NULL;
-	copy = json_deep_copy(val);
-	json_decref(val);
-	return copy;
+	return val;
 }
 
 json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, const char *sha,
 			       const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
 			       int *hit, struct fy_err *err)
 {
-	return fy_render_cache_render_typed(c, repo_url, sha, source, vfs, opts, NULL, hit, err);
+	json_t *val = fy_render_cache_render_typed(c, repo_url, sha, source, vfs, opts, NULL, hit, err), *copy;
+
+	if (!val)
+		return NULL;
+	copy = json_deep_copy(val);
+	json_decref(val);
+	return copy;
 }

@@ -65,7 +65,10 @@ json_t *fy_render_cache_render(struct fy_render_cache *c, const char *repo_url, 
 /*
  * Same, and *type_out (may be NULL) gets the source type. The type is
  * detected (which reads the tree) only the first time a repo_url, sha,
- * source and opts are seen: later calls, hits or misses, reuse it.
+ * source and opts are seen: later calls, hits or misses, reuse it. Unlike
+ * fy_render_cache_render, the array returned is the cache's own (a new
+ * reference, shared read-only: json_deep_copy before modifying it or its
+ * objects), which saves a copy per lookup.
  */
 json_t *fy_render_cache_render_typed(struct fy_render_cache *c, const char *repo_url, const char *sha,
 				     const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
