@@ -21,6 +21,7 @@
  */
 struct entry {
 	size_t len;      /* of the text */
+	int text;        /* 0: no text kept (unmanaged top-level object, fetched on demand) */
 	char *inst;      /* managing instance (top-level, self-referenced) or NULL; into s */
 	char *uid;       /* "" when none; into s */
 	char **owners;   /* owner uids, NULL-terminated; NULL when none */
@@ -43,6 +44,7 @@ struct fy_live {
 	struct fy_map by_owner; /* owner uid -> struct fy_map* (set of keys) */
 	struct fy_map by_uid;   /* uid -> key (strdup) */
 	struct fy_map kinds;    /* "group/Kind" -> struct kindinfo */
+	int keep_all;           /* keep the text of every object (no client to fetch with) */
 	int stopping;
 };
 
@@ -271,24 +273,30 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 		free(key);
 		return;
 	}
+	or = json_object_get(md, "ownerReferences");
+	n = json_array_size(or);
+	if (n > 64)
+		n = 64;
 	{
-		size_t len;
-		char *text = fy_live_compact(obj, &len), *inst = fy_live_instance_of(obj);
+		/* the text is kept for managed objects and children (the tree,
+		 * health); other objects keep their index entry only and are
+		 * fetched from the cluster if a compare asks for one */
+		char *inst = fy_live_instance_of(obj);
+		int keep = l->keep_all || inst || n;
+		size_t len = 0;
+		char *text = keep ? fy_live_compact(obj, &len) : NULL;
 		const char *uid = jstr(md, "uid");
 		size_t ul = strlen(uid), il = inst ? strlen(inst) : 0;
 		e = fy_xmalloc(sizeof(*e) + len + 1 + ul + 1 + il + 1);
 		e->len = len;
-		memcpy(e->s, text, len + 1);
+		e->text = keep;
+		memcpy(e->s, keep ? text : "", len + 1);
 		e->uid = memcpy(e->s + len + 1, uid, ul + 1);
 		e->inst = inst ? memcpy(e->s + len + 1 + ul + 1, inst, il + 1) : NULL;
 		e->owners = NULL;
 		free(text);
 		free(inst);
 	}
-	or = json_object_get(md, "ownerReferences");
-	n = json_array_size(or);
-	if (n > 64)
-		n = 64;
 	if (n) {
 		e->owners = fy_xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++)
@@ -326,6 +334,7 @@ struct fy_live *fy_live_new(struct fy_kc *kc, const char *name, fy_live_notify_f
 
 	pthread_mutex_init(&l->mu, NULL);
 	l->kc = kc;
+	l->keep_all = kc == NULL;
 	l->name = fy_xstrdup(name ? name : "");
 	l->fn = fn;
 	l->ud = ud;
@@ -506,6 +515,17 @@ void fy_live_free(struct fy_live *l)
 	free(l);
 }
 
+size_t fy_live_text_bytes(struct fy_live *l)
+{
+	struct fy_map_ent *it;
+	size_t n = 0;
+	pthread_mutex_lock(&l->mu);
+	for (it = NULL; (it = fy_map_next(&l->objs, it));)
+		n += ((struct entry *)it->val)->len;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
 size_t fy_live_count(struct fy_live *l)
 {
 	size_t n;
@@ -561,7 +581,7 @@ static json_t *collect(struct fy_live *l, struct fy_map *idx, const char *k)
 		t.len = fy_xcalloc(s->n, sizeof(*t.len));
 		for (it = NULL; (it = fy_map_next(s, it));) {
 			struct entry *e = fy_map_get(&l->objs, it->key);
-			if (!e)
+			if (!e || !e->text)
 				continue;
 			t.v[t.n] = dup_text(e);
 			t.len[t.n++] = e->len;
@@ -587,24 +607,51 @@ json_t *fy_live_children(struct fy_live *l, const char *uid)
 	return collect(l, &l->by_owner, uid);
 }
 
+/* an object the cache has no text of, from the cluster (NULL if gone or on error) */
+static json_t *fetch(struct fy_live *l, const char *api_version, const char *kind, const char *ns, const char *name)
+{
+	struct fy_err err = FY_ERR_INIT;
+	json_t *o = NULL;
+	int rc = fy_kc_get(l->kc, api_version, kind, ns, name, NULL, &o, &err);
+
+	if (rc) {
+		if (rc != FY_ENOTFOUND)
+			fy_warn("controller", "cluster \"%s\": get %s \"%s\": %s", l->name, kind, name, err.msg);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *fy_live_get(struct fy_live *l, const char *group, const char *kind, const char *ns, const char *name)
 {
 	char *k = key_of(group, kind, ns ? ns : "", name);
 	json_t *o = NULL;
 	struct entry *e;
-	char *text = NULL;
+	char *text = NULL, gk[300], av[200] = "";
 	size_t len = 0;
+	int remote = 0;
 
 	pthread_mutex_lock(&l->mu);
 	e = fy_map_get(&l->objs, k);
-	if (e) {
+	if (e && e->text) {
 		text = dup_text(e);
 		len = e->len;
+	} else if (e && l->kc) {
+		struct kindinfo *ki;
+		snprintf(gk, sizeof(gk), "%s/%s", group, kind);
+		ki = fy_map_get(&l->kinds, gk);
+		if (ki) {
+			snprintf(av, sizeof(av), "%s", ki->r.api_version);
+			remote = 1;
+		}
 	}
 	pthread_mutex_unlock(&l->mu);
 	free(k);
 	if (text)
 		o = parse_text(text, len);
+	else if (remote)
+		o = fetch(l, av, kind, ns ? ns : "", name);
 	free(text);
 	return o;
 }

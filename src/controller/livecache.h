@@ -16,11 +16,15 @@
  * level 0 (tree only) for a child. CRD events refresh discovery and start
  * watches for new kinds.
  *
- * Memory: each object is kept in a compact form (fy_live_compact: compact
+ * Memory: an object is kept in a compact form (fy_live_compact: compact
  * JSON text, metadata.managedFields trimmed to what src/diff reads), not
  * as a tree; fy_live_get, _managed and _children parse it on demand (a
- * small object parses in a few microseconds). The indexes hold short
- * strings (keys, uids, instance names) only.
+ * small object parses in a few microseconds). Only managed objects and
+ * children (objects with ownerReferences) keep their text; any other
+ * object keeps its index entry only and fy_live_get fetches it from the
+ * cluster (as Argo CD caches manifests of managed resources only). A
+ * cache without a client (kc NULL) keeps every text. The indexes hold
+ * short strings (keys, uids, instance names) only.
  *
  * Ownership: returned json_t* are new trees owned by the caller (parsed
  * from the cache's copy: modifying them does not touch the cache).
@@ -56,13 +60,16 @@ int fy_live_wait_synced(struct fy_live *l, int timeout_ms);
 const char *fy_live_name(const struct fy_live *l);
 /* Number of objects held. */
 size_t fy_live_count(struct fy_live *l);
+/* Bytes of object text held (the compact forms), for logs and tests. */
+size_t fy_live_text_bytes(struct fy_live *l);
 
 /* Apply one watch event (what the watch callbacks do; exposed for tests). */
 void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj);
 
 /* Top-level objects managed by instance (new array, possibly empty). */
 json_t *fy_live_managed(struct fy_live *l, const char *instance);
-/* One object by group/kind/namespace/name (ns "" for cluster-scoped); new reference or NULL. */
+/* One object by group/kind/namespace/name (ns "" for cluster-scoped); new reference or NULL.
+ * An object held without text is read from the cluster (NULL when that fails). */
 json_t *fy_live_get(struct fy_live *l, const char *group, const char *kind, const char *ns, const char *name);
 /* Direct children of the object with uid (new array). */
 json_t *fy_live_children(struct fy_live *l, const char *uid);

@@ -3,10 +3,20 @@
  * dropped, the round trip through the cache, and that returned trees are
  * the caller's own.
  */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "test.h"
 #include "controller/livecache.h"
+#include "util/xalloc.h"
+
+extern char **environ;
 
 static json_t *J(const char *s)
 {
@@ -158,4 +168,145 @@ void test_livecache__many_objects(void)
 	FY_ASSERT_INT(json_array_size(arr), 20);
 	json_decref(arr);
 	fy_live_free(l);
+}
+
+/* ------------------------------------------- against a real ferry kube */
+
+static pid_t kube_pid;
+static char kube_dir[64];
+
+static void kube_kill(void)
+{
+	if (kube_pid > 0) {
+		kill(kube_pid, SIGTERM);
+		waitpid(kube_pid, NULL, 0);
+		kube_pid = 0;
+	}
+	if (kube_dir[0]) {
+		char *cmd = fy_xasprintf("rm -rf '%s'", kube_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "warning: %s failed\n", cmd);
+		free(cmd);
+		kube_dir[0] = 0;
+	}
+}
+
+/* a client of a fresh ferry kube ($FERRY_BIN), NULL (test skipped) when unset */
+static struct fy_kc *kube_client(void)
+{
+	const char *bin = getenv("FERRY_BIN");
+	struct fy_kc_config cfg;
+	struct fy_kc *kc = NULL;
+	char listen[64], *kubeconfig, *log;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int s, port, i;
+
+	if (!bin || !*bin) {
+		printf("note: FERRY_BIN unset, skipping a ferry kube test\n");
+		return NULL;
+	}
+	static int reg;
+	if (!reg) {
+		atexit(kube_kill); /* also after a failed assertion */
+		reg = 1;
+	}
+	snprintf(kube_dir, sizeof(kube_dir), "/tmp/ferry-livecache.XXXXXX");
+	FY_ASSERT(mkdtemp(kube_dir) != NULL);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	FY_ASSERT(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0);
+	getsockname(s, (struct sockaddr *)&a, &al);
+	port = ntohs(a.sin_port);
+	close(s);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	log = fy_xasprintf("%s/kube.log", kube_dir);
+	char *argv[] = { (char *)bin, "kube", "--data", kube_dir, "--listen", listen, "--no-simulator",
+			 "--log-level", "warn", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	FY_ASSERT_INT(posix_spawn(&kube_pid, bin, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	free(log);
+	kubeconfig = fy_xasprintf("%s/kubeconfig", kube_dir);
+	for (i = 0; i < 200; i++) {
+		if (access(kubeconfig, R_OK) == 0 && fy_kc_config_from_kubeconfig(&cfg, kubeconfig, NULL, NULL) == 0) {
+			json_t *v = NULL;
+			int st = 0, ok;
+			cfg.max_retries = -1;
+			FY_ASSERT_INT(fy_kc_new(&kc, &cfg, NULL), 0);
+			fy_kc_config_release(&cfg);
+			ok = fy_kc_raw(kc, "GET", "/api/v1/namespaces/default", NULL, NULL, 0, &st, &v, NULL) == 0;
+			json_decref(v);
+			if (ok)
+				break;
+			fy_kc_free(kc);
+			kc = NULL;
+		}
+		usleep(50000);
+	}
+	free(kubeconfig);
+	FY_ASSERT(kc != NULL);
+	return kc;
+}
+
+static json_t *wait_get(struct fy_live *l, const char *name, int present)
+{
+	for (int i = 0; i < 250; i++) {
+		json_t *o = fy_live_get(l, "", "ConfigMap", "default", name);
+		if (!!o == present)
+			return o;
+		json_decref(o);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+void test_livecache__unmanaged_objects_fetched_on_demand(void)
+{
+	struct fy_kc *kc = kube_client();
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_live *l;
+	json_t *o, *arr;
+	size_t before;
+
+	if (!kc)
+		return;
+	l = fy_live_new(kc, "in-cluster", NULL, NULL);
+	FY_ASSERT_INT(fy_live_start(l, &err), 0);
+	FY_ASSERT_INT(fy_live_wait_synced(l, 15000), 0);
+	before = fy_live_text_bytes(l);
+	/* an object no app manages: indexed, its text not kept, read from the cluster */
+	o = J("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"free\","
+	      "\"namespace\":\"default\"},\"data\":{\"k\":\"1\"}}");
+	FY_ASSERT_INT(fy_kc_create(kc, o, NULL, NULL, &err), 0);
+	json_decref(o);
+	o = wait_get(l, "free", 1);
+	FY_ASSERT(o != NULL);
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(o, "data"), "k")), "1");
+	json_decref(o);
+	FY_ASSERT_INT(fy_live_text_bytes(l), before);
+	/* a managed object keeps its text */
+	o = J("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"mine\","
+	      "\"namespace\":\"default\",\"annotations\":{\"argocd.argoproj.io/tracking-id\":"
+	      "\"app1:/ConfigMap:default/mine\"}},\"data\":{\"k\":\"2\"}}");
+	FY_ASSERT_INT(fy_kc_create(kc, o, NULL, NULL, &err), 0);
+	json_decref(o);
+	o = wait_get(l, "mine", 1);
+	FY_ASSERT(o != NULL);
+	json_decref(o);
+	FY_ASSERT(fy_live_text_bytes(l) > before);
+	arr = fy_live_managed(l, "app1");
+	FY_ASSERT_INT(json_array_size(arr), 1);
+	json_decref(arr);
+	/* gone from the cluster: gone from the cache */
+	FY_ASSERT_INT(fy_kc_delete(kc, "v1", "ConfigMap", "default", "free", NULL, NULL, &err), 0);
+	FY_ASSERT(wait_get(l, "free", 0) == NULL);
+	fy_live_free(l);
+	fy_kc_free(kc);
+	kube_kill();
 }
