@@ -68,6 +68,14 @@ struct appstate {
 	json_t *op_pending, *op_base;
 	uint64_t op_written_ms;
 	uint64_t fresh_ms;       /* last spec change, operation or refresh request seen (0: none since) */
+	/*
+	 * The last compare, to skip the next one when nothing it read has
+	 * changed (see memo_key): live_gen counts the live cache's events for
+	 * the app (mu held); memo_gen is live_gen when the compare read the
+	 * cache, memo_key its inputs, memo_status the status it produced.
+	 */
+	uint64_t live_gen, memo_gen, memo_key, memo_status;
+	int memo_ok;
 };
 
 /* progress of a running operation is written at most this often */
@@ -220,8 +228,10 @@ static void live_notify(void *ud, const char *inst, int level)
 	if (strchr(inst, '_'))
 		return;
 	pthread_mutex_lock(&c->mu);
-	if (fy_map_get(&c->apps, inst))
+	if (fy_map_get(&c->apps, inst)) {
+		state_of(c, inst)->live_gen++;
 		enqueue_locked(c, inst, level, 100);
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -1525,6 +1535,56 @@ static void proj_end_op(const struct fy_app *a, const json_t *obj, json_t *new, 
 	fy_info(SUB, "app \"%s\": sync operation failed: %s", a->name, msg);
 }
 
+/* ------------------------------------------------------ the compare memo */
+
+/* FNV-1a over the compact, key-sorted text of j (NULL: a fixed value) */
+static uint64_t json_hash(const json_t *j, uint64_t h)
+{
+	char *t = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+
+	if (!h)
+		h = 1469598103934665603ull;
+	for (const char *p = t ? t : "null"; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ull;
+	}
+	free(t);
+	return h;
+}
+
+/*
+ * What a compare reads besides the live cache: the spec, the resolved
+ * revisions, argocd-cm (ignore rules, health settings) and the AppProject
+ * (the resources it refuses).
+ */
+static uint64_t memo_key(struct ctrl *c, const json_t *obj, const json_t *revs, const json_t *cm,
+			 const char *project)
+{
+	uint64_t h = json_hash(json_object_get(obj, "spec"), 0);
+	const json_t *prv;
+
+	h = json_hash(revs, h);
+	h = json_hash(json_object_get(json_object_get(cm, "metadata"), "resourceVersion"), h);
+	pthread_mutex_lock(&c->mu);
+	prv = json_object_get(json_object_get(json_object_get(c->projects, project), "metadata"), "resourceVersion");
+	h = json_hash(prv, h);
+	pthread_mutex_unlock(&c->mu);
+	return h;
+}
+
+/* what the compare put in the status */
+static uint64_t memo_status_hash(const json_t *status)
+{
+	static const char *const keys[] = { "sync", "resources", "summary", "sourceType" };
+	const json_t *hl = json_object_get(status, "health");
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		h = json_hash(json_object_get(status, keys[i]), h);
+	h = json_hash(json_object_get(hl, "status"), h);
+	return json_hash(json_object_get(hl, "message"), h);
+}
+
 static void reconcile(struct ctrl *c, const char *name, int level)
 {
 	json_t *obj, *new = NULL, *status, *targets = NULL, *revs = NULL, *live = NULL, *cm = NULL;
@@ -1540,6 +1600,8 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	long requeue_ms = 0, period_s, jitter_s, grace;
 	struct notes ev;
 	json_t *eobj = NULL; /* obj with the operation's unwritten progress */
+	uint64_t mkey = 0, live_gen = 0;
+	int memo_hit = 0;
 	uint64_t fresh_ms;   /* a forced resolve reads refs newer than this */
 	char revision[64] = "";
 	const char *source_type = NULL;
@@ -1690,6 +1752,23 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	if (json_array_size(revs))
 		snprintf(revision, sizeof(revision), "%s", json_string_value(json_array_get(revs, 0)));
 
+	/*
+	 * Nothing the last compare read has changed (same inputs, no live
+	 * event for the app since, the status it produced still there, the
+	 * app Synced, no operation): its result stands, skip it. A refresh
+	 * with no new commit and no drift costs an ls-remote and a write.
+	 */
+	mkey = memo_key(c, obj, revs, cm, a.project);
+	pthread_mutex_lock(&c->mu);
+	live_gen = st->live_gen;
+	pthread_mutex_unlock(&c->mu);
+	if (!a.operation && st->memo_ok && st->memo_key == mkey && st->memo_gen == live_gen &&
+	    !strcmp(jstr(json_object_get(old_status, "sync"), "status"), "Synced") &&
+	    st->memo_status == memo_status_hash(old_status)) {
+		memo_hit = 1;
+		goto status_done;
+	}
+	st->memo_ok = 0;
 	live = fy_live_managed(cl->live, a.name);
 	{
 		struct fy_cmp_env env = { cmp_namespaced, cmp_get, cmp_children, cl->live, rules, &hcfg };
@@ -1704,6 +1783,26 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	/* status: sync, health, resources, conditions, summary */
 	cmp_status(status, old_status, &a, &cmp, revs, revision, targets, source_type, cm);
 	proj_mark_resources(json_object_get(status, "resources"), &proj, cl);
+	{
+		/* remembered only when every live object came from the app's own
+		 * (tracked) ones, whose changes the live cache reports for it */
+		size_t paired = 0, extras = 0;
+		for (size_t i = 0; i < cmp.n; i++) {
+			if (cmp.v[i].target && cmp.v[i].live)
+				paired++;
+			else if (!cmp.v[i].target)
+				extras++;
+		}
+		if (!a.operation && paired + extras == json_array_size(live)) {
+			st->memo_ok = 1;
+			st->memo_key = mkey;
+			st->memo_gen = live_gen;
+			st->memo_status = memo_status_hash(status);
+		}
+	}
+status_done:
+	if (memo_hit)
+		fy_debug(SUB, "app \"%s\": nothing changed since the last compare", name);
 	set_condition(status, status, "InvalidSpecError", NULL);
 	/* a compare at the known revision says nothing about the repository:
 	 * a ComparisonError stays until git answers again */
