@@ -147,6 +147,65 @@ void test_livecache__round_trip_through_cache(void)
 	fy_live_free(l);
 }
 
+/* every fragment the cache packs, raw and inside strings, comes back byte for byte */
+void test_livecache__packing_round_trip(void)
+{
+	struct fy_live *l = fy_live_new(NULL, "test", NULL, NULL);
+	const char *odd[] = {
+		"{\"apiVersion\":\"", "\",\"kind\":\"", "\"name\":\"", "\\\"name\\\":\\\"", "{\\\"apiVersion\\\":\\\"",
+		"\"kubectl.kubernetes.io/last-applied-configuration\":\"", "\"uid\":\"", "\"", "\\", "{", "",
+		"caf\xc3\xa9 \xe2\x82\xac", "\"generation\":", "\"status\":{\"spec\":{\"data\":{",
+	};
+	json_t *o = J(CM), *data = json_object(), *got, *want;
+	char *plain;
+	size_t i;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "k%zu", i);
+		json_object_set_new(data, k, json_string(odd[i]));
+		json_object_set_new(data, odd[i], json_integer((json_int_t)i)); /* as keys too */
+	}
+	json_object_set_new(data, "ctl", json_string("a\x01\x1f\n\tb")); /* escaped in JSON text */
+	json_object_set_new(o, "data", data);
+	fy_live_event(l, FY_KC_ADDED, o);
+	got = fy_live_get(l, "", "ConfigMap", "ns", "cm");
+	FY_ASSERT(got != NULL);
+	want = json_deep_copy(o);
+	json_object_del(json_object_get(want, "metadata"), "managedFields");
+	json_object_del(json_object_get(got, "metadata"), "managedFields");
+	FY_ASSERT(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+	json_decref(o);
+	/* a typical small object is held in well under its JSON size */
+	o = J("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"app-0001-cm-01\",\"namespace\":"
+	      "\"bench\",\"uid\":\"5a0c3d52-0f5e-4d1b-9a57-2f0d3c6b7e11\",\"resourceVersion\":\"1234\","
+	      "\"creationTimestamp\":\"2026-11-26T10:00:00Z\",\"labels\":{\"app\":\"app-0001\"},\"annotations\":{"
+	      "\"argocd.argoproj.io/tracking-id\":\"app-0001:/ConfigMap:bench/app-0001-cm-01\","
+	      "\"kubectl.kubernetes.io/last-applied-configuration\":\"{\\\"apiVersion\\\":\\\"v1\\\",\\\"kind\\\":"
+	      "\\\"ConfigMap\\\",\\\"metadata\\\":{\\\"annotations\\\":{\\\"argocd.argoproj.io/tracking-id\\\":"
+	      "\\\"app-0001:/ConfigMap:bench/app-0001-cm-01\\\"},\\\"labels\\\":{\\\"app\\\":\\\"app-0001\\\"},"
+	      "\\\"name\\\":\\\"app-0001-cm-01\\\",\\\"namespace\\\":\\\"bench\\\"},\\\"data\\\":{\\\"key\\\":"
+	      "\\\"value-1\\\"}}\"}},\"data\":{\"key\":\"value-1\"}}");
+	plain = fy_live_compact(o, NULL);
+	fy_live_free(l);
+	l = fy_live_new(NULL, "test", NULL, NULL);
+	fy_live_event(l, FY_KC_ADDED, o);
+	FY_ASSERT(fy_live_text_bytes(l) * 10 < strlen(plain) * 7);
+	got = fy_live_get(l, "", "ConfigMap", "bench", "app-0001-cm-01");
+	FY_ASSERT(got && json_equal(got, o));
+	{
+		char *again = json_dumps(got, JSON_COMPACT);
+		FY_ASSERT_STR(again, plain); /* byte for byte, key order included */
+		free(again);
+	}
+	json_decref(got);
+	free(plain);
+	json_decref(o);
+	fy_live_free(l);
+}
+
 void test_livecache__many_objects(void)
 {
 	struct fy_live *l = fy_live_new(NULL, "test", NULL, NULL);
