@@ -545,3 +545,89 @@ int fy_app_rollback_operation(const struct fy_app *a, const json_t *app_obj, lon
 	*out = op;
 	return 0;
 }
+
+/* ------------------------------------------------------ writes and Events */
+
+/* 1 if state has a hook row that written lacks (written of another attempt counts as empty) */
+static int new_hook_rows(const json_t *state, const json_t *written)
+{
+	const json_t *rows = json_object_get(json_object_get(state, "syncResult"), "resources");
+	const json_t *wrows = json_object_get(json_object_get(written, "syncResult"), "resources");
+	const json_t *r, *w;
+	size_t i, j;
+
+	if (strcmp(jstr(state, "startedAt"), jstr(written, "startedAt")) ||
+	    json_integer_value(json_object_get(state, "retryCount")) !=
+		    json_integer_value(json_object_get(written, "retryCount")))
+		wrows = NULL;
+	json_array_foreach(rows, i, r) {
+		int found = 0;
+		if (!*jstr(r, "hookType"))
+			continue;
+		json_array_foreach(wrows, j, w) {
+			if (!strcmp(jstr(r, "kind"), jstr(w, "kind")) && !strcmp(jstr(r, "name"), jstr(w, "name")) &&
+			    !strcmp(jstr(r, "namespace"), jstr(w, "namespace")) &&
+			    !strcmp(jstr(r, "syncPhase"), jstr(w, "syncPhase")))
+				found = 1;
+		}
+		if (!found)
+			return 1;
+	}
+	return 0;
+}
+
+int fy_app_op_progress_due(const json_t *state, const json_t *written, unsigned long long since_ms)
+{
+	if (!json_is_object(state))
+		return 0;
+	if (new_hook_rows(state, written))
+		return 1;
+	if (since_ms < FY_APP_OP_PROGRESS_MS)
+		return 0;
+	return !written || !json_equal((json_t *)state, (json_t *)written);
+}
+
+void fy_app_note(struct fy_app_notes *n, int part, const char *reason, int warning, char *msg)
+{
+	if (part < 0 || part >= FY_APP_NOTE_N || !msg) {
+		free(msg);
+		return;
+	}
+	if (n->msg[part]) {
+		char *j = fy_xasprintf("%s; %s", n->msg[part], msg);
+		free(n->msg[part]);
+		free(msg);
+		msg = j;
+	}
+	n->msg[part] = msg;
+	n->reason[part] = reason;
+	n->warning |= warning;
+}
+
+char *fy_app_notes_join(const struct fy_app_notes *n, const char **reason)
+{
+	char *out = NULL;
+
+	*reason = NULL;
+	for (int i = 0; i < FY_APP_NOTE_N; i++) {
+		if (!n->msg[i])
+			continue;
+		if (!*reason)
+			*reason = n->reason[i];
+		if (out) {
+			char *j = fy_xasprintf("%s; %s", out, n->msg[i]);
+			free(out);
+			out = j;
+		} else {
+			out = fy_xstrdup(n->msg[i]);
+		}
+	}
+	return out;
+}
+
+void fy_app_notes_release(struct fy_app_notes *n)
+{
+	for (int i = 0; i < FY_APP_NOTE_N; i++)
+		free(n->msg[i]);
+	memset(n, 0, sizeof(*n));
+}

@@ -151,4 +151,39 @@ void fy_app_history_append(json_t *history, const json_t *op_state, long limit, 
 int fy_app_rollback_operation(const struct fy_app *a, const json_t *app_obj, long id, int prune, int dry_run,
 			      json_t **out, struct fy_err *err);
 
+/* ------------------------------------------------------ writes and Events */
+
+/* progress of a running operation is written at most this often */
+#define FY_APP_OP_PROGRESS_MS 1000
+
+/*
+ * 1 if a running operation's new operationState must be written now,
+ * given the written one (may be NULL) and the milliseconds since its
+ * progress was last written (or the operation's first step): at once when
+ * the state has a hook row the written state of the same attempt
+ * (startedAt, retryCount) lacks, so that a restart adopts the hook instead
+ * of running it again; otherwise when it differs and since_ms reached
+ * FY_APP_OP_PROGRESS_MS. A one-wave sync thus never writes Running.
+ */
+int fy_app_op_progress_due(const json_t *state, const json_t *written, unsigned long long since_ms);
+
+/*
+ * The Events of one Application write, recorded as ONE Event: Argo CD's
+ * messages joined by "; " in the order operation, sync, health; the reason
+ * of the first part present (OperationStarted/OperationCompleted before
+ * ResourceUpdated); Warning if any part is.
+ */
+enum { FY_APP_NOTE_OP = 0, FY_APP_NOTE_SYNC, FY_APP_NOTE_HEALTH, FY_APP_NOTE_N };
+struct fy_app_notes {
+	char *msg[FY_APP_NOTE_N];        /* malloc'd, NULL when absent */
+	const char *reason[FY_APP_NOTE_N];/* static strings */
+	int warning;
+};
+/* Add msg (taken, malloc'd) to part (a second message of a part is appended with "; "). */
+void fy_app_note(struct fy_app_notes *n, int part, const char *reason, int warning, char *msg);
+/* The joined message (malloc'd; NULL when there is none) and *reason. */
+char *fy_app_notes_join(const struct fy_app_notes *n, const char **reason);
+/* Free the messages and clear n (a zeroed struct is empty). */
+void fy_app_notes_release(struct fy_app_notes *n);
+
 #endif

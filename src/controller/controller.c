@@ -60,7 +60,7 @@ struct appstate {
 	int busy;
 	/*
 	 * The running operation's progress not written yet (see
-	 * OP_PROGRESS_MS): op_pending is the engine's last operationState,
+	 * FY_APP_OP_PROGRESS_MS): op_pending is the engine's last operationState,
 	 * op_base the written status.operationState it continues (NULL: none),
 	 * op_written_ms when progress was last written (or the op first
 	 * stepped). Only the reconcile holding busy touches them.
@@ -78,8 +78,6 @@ struct appstate {
 	int memo_ok;
 };
 
-/* progress of a running operation is written at most this often */
-#define OP_PROGRESS_MS 1000
 
 struct lsr {
 	struct fy_git_refs refs;
@@ -636,72 +634,16 @@ static void emit_event(struct ctrl *c, const json_t *app, const char *reason, co
 	json_decref(ev);
 }
 
-/*
- * The Events of one Application write are recorded as ONE Event after the
- * write succeeded: Argo CD's messages joined by "; " (operation, then sync,
- * then health), the reason of the most significant part, type Warning if
- * any part is.
- */
-enum { NOTE_OP = 0, NOTE_SYNC, NOTE_HEALTH, NOTE_N };
-
-struct notes {
-	char *msg[NOTE_N];
-	const char *reason[NOTE_N];
-	int warning;
-};
-
-/* add msg (taken) to part kind */
-static void note(struct notes *n, int kind, const char *reason, int warning, char *msg)
-{
-	if (n->msg[kind]) {
-		char *j = fy_xasprintf("%s; %s", n->msg[kind], msg);
-		free(n->msg[kind]);
-		free(msg);
-		msg = j;
-	}
-	n->msg[kind] = msg;
-	n->reason[kind] = reason;
-	n->warning |= warning;
-}
-
-static void notes_release(struct notes *n)
-{
-	for (int i = 0; i < NOTE_N; i++)
-		free(n->msg[i]);
-	memset(n, 0, sizeof(*n));
-}
-
-/* The joined message (malloc'd, NULL when empty) and its reason. */
-static char *notes_join(const struct notes *n, const char **reason)
-{
-	char *out = NULL;
-
-	*reason = NULL;
-	for (int i = 0; i < NOTE_N; i++) {
-		if (!n->msg[i])
-			continue;
-		if (!*reason)
-			*reason = n->reason[i];
-		if (out) {
-			char *j = fy_xasprintf("%s; %s", out, n->msg[i]);
-			free(out);
-			out = j;
-		} else {
-			out = fy_xstrdup(n->msg[i]);
-		}
-	}
-	return out;
-}
-
-static void notes_emit(struct ctrl *c, const json_t *app, struct notes *n)
+/* the Events of one write, as one Event after it succeeded (app.h fy_app_notes) */
+static void notes_emit(struct ctrl *c, const json_t *app, struct fy_app_notes *n)
 {
 	const char *reason;
-	char *m = notes_join(n, &reason);
+	char *m = fy_app_notes_join(n, &reason);
 
 	if (m)
 		emit_event(c, app, reason, n->warning ? "Warning" : "Normal", m);
 	free(m);
-	notes_release(n);
+	fy_app_notes_release(n);
 }
 
 /* -------------------------------------------------------------- write-back */
@@ -952,37 +894,9 @@ drop:
 	return NULL;
 }
 
-/* 1 if state has a hook row that written lacks (a hook was created: its attempt must be durable) */
-static int op_new_hooks(const json_t *state, const json_t *written)
-{
-	const json_t *rows = json_object_get(json_object_get(state, "syncResult"), "resources");
-	const json_t *wrows = json_object_get(json_object_get(written, "syncResult"), "resources");
-	const json_t *r, *w;
-	size_t i, j;
-
-	if (strcmp(jstr(state, "startedAt"), jstr(written, "startedAt")) ||
-	    json_integer_value(json_object_get(state, "retryCount")) !=
-		    json_integer_value(json_object_get(written, "retryCount")))
-		wrows = NULL;
-	json_array_foreach(rows, i, r) {
-		int found = 0;
-		if (!*jstr(r, "hookType"))
-			continue;
-		json_array_foreach(wrows, j, w) {
-			if (!strcmp(jstr(r, "kind"), jstr(w, "kind")) && !strcmp(jstr(r, "name"), jstr(w, "name")) &&
-			    !strcmp(jstr(r, "namespace"), jstr(w, "namespace")) &&
-			    !strcmp(jstr(r, "syncPhase"), jstr(w, "syncPhase")))
-				found = 1;
-		}
-		if (!found)
-			return 1;
-	}
-	return 0;
-}
-
 /* finish app's operation with phase Error and msg (keeps a running state's startedAt) */
-static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, struct appstate *st, struct notes *ev,
-		     const char *msg)
+static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, struct appstate *st,
+		     struct fy_app_notes *ev, const char *msg)
 {
 	json_t *status = json_object_get(new, "status");
 	const json_t *prev = json_object_get(json_object_get(obj, "status"), "operationState");
@@ -1003,7 +917,7 @@ static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, str
 	json_object_del(new, "operation");
 	m = fy_xasprintf("Sync operation failed: %s", msg);
 	fy_info(SUB, "app \"%s\": %s", a->name, m);
-	note(ev, NOTE_OP, "OperationCompleted", 1, m);
+	fy_app_note(ev, FY_APP_NOTE_OP, "OperationCompleted", 1, m);
 	op_forget(st);
 }
 
@@ -1011,7 +925,7 @@ static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, str
  * One engine step for app's operation (obj: the Application as the engine
  * sees it, with any unwritten progress); updates new (operationState,
  * operation, history). Progress of a running operation is written only
- * when it changed and OP_PROGRESS_MS passed since the last progress write
+ * when it changed and FY_APP_OP_PROGRESS_MS passed since the last progress write
  * (or the operation's start), or at once when a hook was created (its
  * attempt must survive a restart); otherwise it stays in st and new keeps
  * the written state. When the operation ends, *applied gets the objects
@@ -1020,7 +934,7 @@ static void op_error(const struct fy_app *a, const json_t *obj, json_t *new, str
  */
 static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new, struct cluster *cl,
 			  const struct fy_cmp *cmp, const char *revision, const json_t *revisions,
-			  const struct fy_health_config *hcfg, struct appstate *st, struct notes *ev, json_t **applied)
+			  const struct fy_health_config *hcfg, struct appstate *st, struct fy_app_notes *ev, json_t **applied)
 {
 	struct fy_sync_input in;
 	struct fy_sync_result res;
@@ -1087,7 +1001,7 @@ static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new
 				m = fy_xasprintf("Sync operation to %s failed: %s", rev,
 						 jstr(res.operation_state, "message"));
 			fy_info(SUB, "app \"%s\": %s", a->name, m);
-			note(ev, NOTE_OP, "OperationCompleted", strcmp(phase, "Succeeded") != 0, m);
+			fy_app_note(ev, FY_APP_NOTE_OP, "OperationCompleted", strcmp(phase, "Succeeded") != 0, m);
 		}
 		if (applied && json_array_size(res.applied))
 			*applied = json_incref(res.applied);
@@ -1100,8 +1014,7 @@ static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new
 		requeue = res.requeue_ms > 0 ? res.requeue_ms : 1000;
 		if (requeue > 30000)
 			requeue = 30000;
-		if (op_new_hooks(res.operation_state, written) ||
-		    (since >= OP_PROGRESS_MS && !same_json(res.operation_state, written))) {
+		if (fy_app_op_progress_due(res.operation_state, written, since)) {
 			/* write the progress: st follows what is written */
 			json_object_set(status, "operationState", res.operation_state);
 			json_decref(st->op_pending);
@@ -1111,7 +1024,7 @@ static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new
 			st->op_written_ms = now_ms;
 		} else {
 			/* keep it for the next step; come back when it may be written */
-			long left = since < OP_PROGRESS_MS ? (long)(OP_PROGRESS_MS - since) + 10 : 0;
+			long left = since < FY_APP_OP_PROGRESS_MS ? (long)(FY_APP_OP_PROGRESS_MS - since) + 10 : 0;
 			if (!st->op_pending)
 				st->op_base = written ? json_deep_copy(written) : NULL;
 			json_decref(st->op_pending);
@@ -1598,7 +1511,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	struct appstate *st;
 	int force, need_resolve, cmp_done = 0, spec_changed = 0;
 	long requeue_ms = 0, period_s, jitter_s, grace;
-	struct notes ev;
+	struct fy_app_notes ev;
 	json_t *eobj = NULL; /* obj with the operation's unwritten progress */
 	uint64_t mkey = 0, live_gen = 0;
 	int memo_hit = 0;
@@ -1959,7 +1872,8 @@ status_done:
 			json_object_del(status, "operationState");
 			set_condition(status, status, "SyncError", NULL);
 			fy_info(SUB, "app \"%s\": initiated automated sync to %s", name, revision);
-			note(&ev, NOTE_OP, "OperationStarted", 0, fy_xasprintf("Initiated automated sync to '%s'", revision));
+			fy_app_note(&ev, FY_APP_NOTE_OP, "OperationStarted", 0,
+				    fy_xasprintf("Initiated automated sync to '%s'", revision));
 			op_forget(st);
 			requeue_ms = 50;
 		} else if (as == FY_AUTOSYNC_WAIT) {
@@ -1985,13 +1899,13 @@ write:
 			if (!same_json(json_object_get(old_status, "operationState"),
 				       json_object_get(status, "operationState")))
 				op_forget(st);
-			notes_release(&ev);
+			fy_app_notes_release(&ev);
 		} else {
 			if (*ns && strcmp(os, ns))
-				note(&ev, NOTE_SYNC, "ResourceUpdated", 0,
+				fy_app_note(&ev, FY_APP_NOTE_SYNC, "ResourceUpdated", 0,
 				     fy_xasprintf("Updated sync status: %s -> %s", *os ? os : "", ns));
 			if (*nh && strcmp(oh, nh))
-				note(&ev, NOTE_HEALTH, "ResourceUpdated", 0,
+				fy_app_note(&ev, FY_APP_NOTE_HEALTH, "ResourceUpdated", 0,
 				     fy_xasprintf("Updated health status: %s -> %s", *oh ? oh : "", nh));
 			/* the Events of this write, as one */
 			notes_emit(c, obj, &ev);
@@ -2028,7 +1942,7 @@ out_nostate:
 	json_decref(revs);
 	json_decref(live);
 	json_decref(cm);
-	notes_release(&ev);
+	fy_app_notes_release(&ev);
 }
 
 /* ------------------------------------------------------------------- run */

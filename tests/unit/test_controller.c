@@ -1,8 +1,11 @@
 /*
  * test_controller.c - the application controller: Application model and
  * validation, cluster resolution, auto-sync decisions, history and
- * rollback, the live-state cache indexes, and compare.
+ * rollback, the live-state cache indexes, and compare; the write and
+ * Event shapes (operation progress, one Event per write) and the render
+ * cache's type index the reconcile relies on.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
@@ -11,6 +14,10 @@
 #include "controller/app.h"
 #include "controller/compare.h"
 #include "controller/livecache.h"
+#include "render/cache.h"
+#include "render/proc.h"
+#include "render/vfs.h"
+#include "util/xalloc.h"
 
 static json_t *J(const char *s)
 {
@@ -492,4 +499,143 @@ void test_controller__compare_in_sync_and_empty(void)
 	json_decref(t);
 	json_decref(l);
 	json_decref(empty);
+}
+
+void test_controller__op_progress_due(void)
+{
+	json_t *w = J("{\"phase\":\"Running\",\"startedAt\":\"2026-01-01T00:00:00Z\","
+		      "\"syncResult\":{\"resources\":[{\"kind\":\"ConfigMap\",\"name\":\"a\",\"status\":\"Synced\"}]}}");
+	json_t *same = json_deep_copy(w);
+	json_t *more = J("{\"phase\":\"Running\",\"startedAt\":\"2026-01-01T00:00:00Z\","
+			 "\"syncResult\":{\"resources\":[{\"kind\":\"ConfigMap\",\"name\":\"a\",\"status\":\"Synced\"},"
+			 "{\"kind\":\"ConfigMap\",\"name\":\"b\",\"status\":\"Synced\"}]}}");
+	json_t *hook = J("{\"phase\":\"Running\",\"startedAt\":\"2026-01-01T00:00:00Z\","
+			 "\"syncResult\":{\"resources\":[{\"kind\":\"ConfigMap\",\"name\":\"a\",\"status\":\"Synced\"},"
+			 "{\"kind\":\"Job\",\"name\":\"pre\",\"hookType\":\"PreSync\",\"syncPhase\":\"PreSync\","
+			 "\"hookPhase\":\"Running\"}]}}");
+	json_t *hook_done = json_deep_copy(hook);
+	json_t *rows = json_object_get(json_object_get(hook_done, "syncResult"), "resources");
+
+	/* nothing new, or too soon: not written */
+	FY_ASSERT_INT(fy_app_op_progress_due(same, w, 5000), 0);
+	FY_ASSERT_INT(fy_app_op_progress_due(more, w, 999), 0);
+	/* changed and a second passed */
+	FY_ASSERT_INT(fy_app_op_progress_due(more, w, 1000), 1);
+	FY_ASSERT_INT(fy_app_op_progress_due(more, NULL, 1000), 1);
+	FY_ASSERT_INT(fy_app_op_progress_due(more, NULL, 0), 0);
+	/* a hook the written state lacks: at once */
+	FY_ASSERT_INT(fy_app_op_progress_due(hook, w, 0), 1);
+	FY_ASSERT_INT(fy_app_op_progress_due(hook, NULL, 0), 1);
+	/* the hook already written (its phase moved): the usual rule */
+	json_object_set_new(json_array_get(rows, 1), "hookPhase", json_string("Succeeded"));
+	FY_ASSERT_INT(fy_app_op_progress_due(hook_done, hook, 10), 0);
+	FY_ASSERT_INT(fy_app_op_progress_due(hook_done, hook, 1500), 1);
+	/* a written state of another attempt does not hold this attempt's hook */
+	json_object_set_new(hook_done, "retryCount", json_integer(1));
+	FY_ASSERT_INT(fy_app_op_progress_due(hook_done, hook, 10), 1);
+	FY_ASSERT_INT(fy_app_op_progress_due(NULL, w, 5000), 0);
+	json_decref(w);
+	json_decref(same);
+	json_decref(more);
+	json_decref(hook);
+	json_decref(hook_done);
+}
+
+void test_controller__one_event_per_write(void)
+{
+	struct fy_app_notes n;
+	const char *reason = "x";
+	char *m;
+
+	memset(&n, 0, sizeof(n));
+	m = fy_app_notes_join(&n, &reason);
+	FY_ASSERT(m == NULL && reason == NULL);
+	/* added out of order: joined operation, sync, health */
+	fy_app_note(&n, FY_APP_NOTE_HEALTH, "ResourceUpdated", 0, fy_xstrdup("Updated health status:  -> Missing"));
+	fy_app_note(&n, FY_APP_NOTE_SYNC, "ResourceUpdated", 0, fy_xstrdup("Updated sync status:  -> OutOfSync"));
+	fy_app_note(&n, FY_APP_NOTE_OP, "OperationStarted", 0, fy_xstrdup("Initiated automated sync to 'abc'"));
+	m = fy_app_notes_join(&n, &reason);
+	FY_ASSERT_STR(reason, "OperationStarted");
+	FY_ASSERT_STR(m, "Initiated automated sync to 'abc'; Updated sync status:  -> OutOfSync; "
+			 "Updated health status:  -> Missing");
+	FY_ASSERT_INT(n.warning, 0);
+	free(m);
+	fy_app_notes_release(&n);
+	FY_ASSERT(n.msg[0] == NULL && n.msg[1] == NULL && n.msg[2] == NULL);
+
+	/* sync outranks health; a Warning part makes the Event a Warning */
+	fy_app_note(&n, FY_APP_NOTE_HEALTH, "ResourceUpdated", 1, fy_xstrdup("Updated health status: Healthy -> Degraded"));
+	m = fy_app_notes_join(&n, &reason);
+	FY_ASSERT_STR(m, "Updated health status: Healthy -> Degraded");
+	FY_ASSERT_STR(reason, "ResourceUpdated");
+	FY_ASSERT_INT(n.warning, 1);
+	free(m);
+	/* two messages of one part are kept in order */
+	fy_app_note(&n, FY_APP_NOTE_OP, "OperationCompleted", 0, fy_xstrdup("first"));
+	fy_app_note(&n, FY_APP_NOTE_OP, "OperationCompleted", 0, fy_xstrdup("second"));
+	fy_app_note(&n, 7, "Bad", 0, fy_xstrdup("ignored"));
+	m = fy_app_notes_join(&n, &reason);
+	FY_ASSERT_STR(m, "first; second; Updated health status: Healthy -> Degraded");
+	FY_ASSERT_STR(reason, "OperationCompleted");
+	free(m);
+	fy_app_notes_release(&n);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char *p = fy_xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	FY_ASSERT(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+void test_controller__render_type_detected_once(void)
+{
+	struct fy_render_cache *c = NULL;
+	struct fy_vfs *v = NULL;
+	struct fy_err err = { 0 };
+	struct fy_render_opts o;
+	enum fy_render_type t = FY_RENDER_HELM;
+	char *d = NULL;
+	int hit = -1;
+	json_t *src = json_pack("{s:s}", "path", ".");
+	json_t *r1, *r2, *r3;
+
+	FY_ASSERT_INT(fy_proc_tmpdir("ctrltype", &d, &err), 0);
+	write_file(d, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n");
+	FY_ASSERT_INT(fy_render_cache_new(&c, NULL, &err), 0);
+	FY_ASSERT_INT(fy_vfs_disk_new(&v, d, &err), 0);
+	memset(&o, 0, sizeof(o));
+	o.app_name = "a";
+	r1 = fy_render_cache_render_typed(c, "file:///r", "sha1", src, v, &o, &t, &hit, &err);
+	FY_ASSERT(r1);
+	FY_ASSERT_INT(hit, 0);
+	FY_ASSERT_INT(t, FY_RENDER_DIRECTORY);
+	FY_ASSERT_INT(json_array_size(r1), 1);
+	/*
+	 * A tree at one commit never changes: a kustomization appearing under
+	 * the same sha (impossible in git) shows that the type is not read
+	 * again, on a hit or a miss of the render itself.
+	 */
+	write_file(d, "kustomization.yaml", "resources:\n- cm.yaml\n");
+	t = FY_RENDER_HELM;
+	r2 = fy_render_cache_render_typed(c, "file:///r", "sha1", src, v, &o, &t, &hit, &err);
+	FY_ASSERT_INT(hit, 1);
+	FY_ASSERT_INT(t, FY_RENDER_DIRECTORY);
+	FY_ASSERT(r2 == r1); /* the cache's own array, shared */
+	/* another commit is detected again */
+	r3 = fy_render_cache_render_typed(c, "file:///r", "sha2", src, v, &o, &t, &hit, &err);
+	FY_ASSERT(r3);
+	FY_ASSERT_INT(hit, 0);
+	FY_ASSERT_INT(t, FY_RENDER_KUSTOMIZE);
+	json_decref(r1);
+	json_decref(r2);
+	json_decref(r3);
+	json_decref(src);
+	fy_vfs_free(v);
+	fy_render_cache_free(c);
+	fy_proc_rmtree(d, NULL);
+	free(d);
 }
