@@ -444,10 +444,10 @@ run_size() {
 	limit=$((32 * 1024 + 8 * obj))
 	python3 - "$N" "$RES" "$el" "$rc_w" "$ev" "$evn" "$((rv3 - rv2))" "$((rv5 - rv4))" "$hwm" "$limit" \
 		"$(val "$idle" rss)" "$(val "$rss_cold" rss)" "$(val "$rss_end" rss)" "$r_cold" "$r_ref" "$ref" "$heal" "$ops" \
-		"$(python3 -c "print('%.2f' % ($cpuc1 - $cpuc0))")" "$(python3 -c "print('%.2f' % ($cpu1 - $cpu0))")" \
+		"$(python3 -c "print('%.2f' % ($cpuc1 - $cpuc0))")" "$(python3 -c "print('%.2f' % ($cpu1 - $cpu0))")" "$SIM" \
 		>> "$OUT" <<-'EOF'
 	import sys
-	(n, res, el, w, ev, evn, wref, wheal, hwm, limit, ridle, rcold, rend, rcold_n, rref_n, ref, heal, ops, cpu_cold, cpu_ref) = sys.argv[1:]
+	(n, res, el, w, ev, evn, wref, wheal, hwm, limit, ridle, rcold, rend, rcold_n, rref_n, ref, heal, ops, cpu_cold, cpu_ref, sim) = sys.argv[1:]
 	n, res, w, ev, evn, wref, wheal, hwm, limit = map(int, (n, res, w, ev, evn, wref, wheal, hwm, limit))
 	obj = n * res
 	kv = lambda s: dict(x.split("=", 1) for x in s.split())
@@ -461,8 +461,8 @@ run_size() {
 	other = w - obj - ev - evn
 	appw = other - n  # the N creates are the benchmark's own kubectl apply
 	print("  API writes during cold sync  %8d  = %.2f per app: %d managed objects, %d Events, %d other (%d Application creates by the benchmark, %d controller Application writes)" % (w, w / n, obj, ev + evn, other, n, appw))
-	print("                               per app by the controller: %.2f = %.2f objects + %.2f Application writes + %.2f Events (target <= %d changed objects + 2)"
-	      % ((w - n) / n, obj / n, appw / n, (ev + evn) / n, res))
+	print("                               per app by the controller: %.2f = %.2f objects + %.2f Application writes + %.2f Events (target <= %d changed objects + 2)%s"
+	      % ((w - n) / n, obj / n, appw / n, (ev + evn) / n, res, " (simulator on: its own writes are counted as Application writes)" if sim == "1" else ""))
 	print("  no-op full refresh           %8s s  (annotating %s s, then %s s); writes %d (%d apps, so %.2f per app); reconciledAt moved on %s; renders %s (target <= 5 s, 0 writes beyond the refresh, 0 renders)"
 	      % (ref.get("total_s"), ref.get("annotate_s"), ref.get("after_annotate_s", "-"), wref, n, wref / n, ref.get("reconciledAt_changed", "-"), rref_n))
 	print("  renders during cold sync     %8s" % rcold_n)

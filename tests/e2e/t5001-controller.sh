@@ -159,6 +159,20 @@ test_expect_success 'Events are recorded on the Application' '
 	grep -q OperationCompleted reasons
 '
 
+test_expect_success 'one Event per Application write, the changes of the write joined' '
+	K -n argocd get events --field-selector involvedObject.name=model-server \
+		-o jsonpath="{range .items[*]}{.reason}|{.message}{\"\\n\"}{end}" >events &&
+	grep -q "^OperationStarted|Initiated automated sync to .*; Updated sync status:  -> OutOfSync; Updated health status:  -> Missing$" events &&
+	grep -q "^OperationCompleted|Sync operation to [0-9a-f]* succeeded; Updated sync status: OutOfSync -> Synced" events &&
+	! grep -q "^ResourceUpdated|Updated sync status:  -> OutOfSync$" events
+'
+
+test_expect_success 'per-resource health is in status.resources' '
+	app_field model-server "{.status.resources[?(@.kind==\"Deployment\")].health.status}" >rhealth &&
+	grep -q Healthy rhealth &&
+	test -z "$(app_field model-server "{.status.resourceHealthSource}")"
+'
+
 test_expect_success 'deleting an app with the resources finalizer deletes its resources' '
 	K -n argocd delete app model-server --wait=false &&
 	wait_for 30 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app model-server" &&
