@@ -22,6 +22,8 @@
 #include "kube/jsonpatch.h"
 #include "kube/mergepatch.h"
 #include "git/url.h"
+#include "controller/app.h"
+#include "controller/project.h"
 #include "internal.h"
 #include "render/render.h"
 #include "util/log.h"
@@ -249,26 +251,6 @@ static int get(struct fy_sreq *r, const char *name)
 
 /* ------------------------------------------------------------ create/update */
 
-static int glob_list_allows(const json_t *list, const char *value, const char *field)
-{
-	size_t i;
-	json_t *e;
-	int allow = 0;
-	json_array_foreach(list, i, e) {
-		const char *pat = field ? jstr(e, field) : json_string_value(e);
-		if (!pat)
-			continue;
-		if (pat[0] == '!') {
-			if (fy_rbac_glob(pat + 1, value))
-				return 0;
-			continue;
-		}
-		if (fy_rbac_glob(pat, value))
-			allow = 1;
-	}
-	return allow;
-}
-
 /* spec checks against the AppProject (source repos, destinations) */
 static int validate_spec(struct fy_srv *s, const json_t *app, struct fy_err *err)
 {
@@ -285,39 +267,36 @@ static int validate_spec(struct fy_srv *s, const json_t *app, struct fy_err *err
 		return fy_err_set(err, FY_EINVALID, "application spec is invalid: InvalidSpecError: repository URL is invalid");
 	if (fy_render_check_source(src, err))
 		return err ? err->code : FY_EINVALID;
+	struct fy_proj p;
+	struct fy_app a;
+	struct fy_err why = FY_ERR_INIT;
+	const char *name = jstr(json_object_get(app, "metadata"), "name");
 	rc = fy_kc_get(s->kc, AV, "AppProject", s->ns, app_project(app), NULL, &proj, err);
-	if (rc == FY_ENOTFOUND)
+	if (rc == FY_ENOTFOUND && !strcmp(app_project(app), FY_PROJ_DEFAULT)) {
+		fy_proj_default(&p);	/* as the controller: a missing default project permits everything */
+	} else if (rc == FY_ENOTFOUND) {
 		return fy_err_set(err, FY_EINVALID, "application references project %s which does not exist",
 				  app_project(app));
-	if (rc)
+	} else if (rc) {
 		return rc;
-	const json_t *ps = json_object_get(proj, "spec");
-	char *norm = fy_git_url_normalize(repo);
-	int ok = glob_list_allows(json_object_get(ps, "sourceRepos"), repo, NULL) ||
-		 glob_list_allows(json_object_get(ps, "sourceRepos"), norm, NULL);
-	free(norm);
-	if (!ok) {
-		rc = fy_err_set(err, FY_EINVALID,
-				"application spec for %s is invalid: InvalidSpecError: application repo %s is not permitted in project '%s'",
-				jstr(json_object_get(app, "metadata"), "name"), repo, app_project(app));
+	} else if ((rc = fy_proj_parse(proj, &p, err))) {
+		fy_proj_release(&p);
 		goto out;
 	}
-	const json_t *dst = json_object_get(spec, "destination");
-	const char *server = jstr(dst, "server"), *dname = jstr(dst, "name"), *dns = jstr(dst, "namespace");
-	size_t i;
-	json_t *d;
-	ok = 0;
-	json_array_foreach(json_object_get(ps, "destinations"), i, d) {
-		const char *ds = jstr(d, "server"), *dn = jstr(d, "name"), *dnsp = jstr(d, "namespace");
-		int srv_ok = (server && ds && fy_rbac_glob(ds, server)) || (dname && dn && fy_rbac_glob(dn, dname));
-		int ns_ok = !dnsp || fy_rbac_glob(dnsp, dns ? dns : "");
-		if (srv_ok && ns_ok)
-			ok = 1;
+	fy_app_init(&a);
+	rc = fy_app_parse(app, &a, err);
+	if (rc)
+		goto release;
+	if (fy_proj_check_app(&p, &a, s->ns, NULL, &why)) {
+		rc = fy_err_set(err, FY_EINVALID, "application spec for %s is invalid: InvalidSpecError: %s", name ? name : "",
+				why.msg);
+	} else if (fy_proj_check_dest(&p, &a, NULL, &why)) {
+		rc = fy_err_set(err, FY_EINVALID, "application destination spec for %s is invalid: %s", name ? name : "",
+				why.msg);
 	}
-	if (!ok)
-		rc = fy_err_set(err, FY_EINVALID,
-				"application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
-				server ? server : dname ? dname : "", dns ? dns : "", app_project(app));
+release:
+	fy_app_release(&a);
+	fy_proj_release(&p);
 out:
 	json_decref(proj);
 	return rc;
@@ -544,6 +523,29 @@ static int set_operation(struct fy_sreq *r, json_t *app, json_t *op)
 	return ret;
 }
 
+/* 1 if the app's project has sync windows that refuse a manual sync now
+ * (Argo CD's server checks CanSync(true) before it sets the operation). */
+static int window_blocks(struct fy_srv *s, const json_t *app)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_proj p;
+	struct fy_app a;
+	json_t *proj = NULL;
+	int blocked = 0;
+
+	if (fy_kc_get(s->kc, AV, "AppProject", s->ns, app_project(app), NULL, &proj, &err))
+		return 0;	/* a missing project is the validation's business */
+	if (fy_proj_parse(proj, &p, &err) == 0 && p.nwindows) {
+		fy_app_init(&a);
+		if (fy_app_parse(app, &a, &err) == 0)
+			blocked = !fy_proj_can_sync(&p, &a, a.dest_server, 1, time(NULL));
+		fy_app_release(&a);
+	}
+	fy_proj_release(&p);
+	json_decref(proj);
+	return blocked;
+}
+
 static int do_sync(struct fy_sreq *r, const char *name)
 {
 	int ret;
@@ -562,6 +564,10 @@ static int do_sync(struct fy_sreq *r, const char *name)
 	}
 	if (op_running(app)) {
 		ret = fy_server_reply_err(r, G_PRECOND, "another operation is already in progress");
+		goto out;
+	}
+	if (window_blocks(r->s, app)) {
+		ret = fy_server_reply_err(r, G_DENIED, "cannot sync: blocked by sync window");
 		goto out;
 	}
 	const json_t *src = app_source(app);

@@ -210,6 +210,31 @@ test_expect_success 'cluster, repo and proj verbs' '
 	"$FERRY" proj list -o name | grep -qx ml &&
 	"$FERRY" proj get ml | grep -q "^Destinations:  *https://kubernetes.default.svc,ml-\*$"
 '
+test_expect_success 'the server checks the project: a refused repo or destination, a deny sync window' '
+	cat > proj.yaml <<-PEOF &&
+	apiVersion: argoproj.io/v1alpha1
+	kind: AppProject
+	metadata:
+	  name: narrow
+	  namespace: argocd
+	spec:
+	  sourceRepos: ["file://$D/demo-repo"]
+	  destinations: [{server: https://kubernetes.default.svc, namespace: "ml-*"}]
+	  syncWindows: [{kind: deny, schedule: "* * * * *", duration: 1h, applications: ["*"]}]
+	PEOF
+	kubectl apply -f proj.yaml &&
+	"$FERRY" app create narrow-bad --project narrow --repo https://example.com/other.git --path x \
+		--dest-server https://kubernetes.default.svc --dest-namespace ml-a 2> err;
+	test $? = 20 && grep -q "application repo https://example.com/other.git is not permitted in project .narrow." err &&
+	"$FERRY" app create narrow-bad --project narrow --repo file://$D/demo-repo --path models/fraud-detector \
+		--dest-server https://kubernetes.default.svc --dest-namespace default 2> err;
+	test $? = 20 && grep -q "do not match any of the allowed destinations in project .narrow." err &&
+	"$FERRY" app create narrow-ok --project narrow --repo file://$D/demo-repo --path models/fraud-detector \
+		--dest-server https://kubernetes.default.svc --dest-namespace ml-narrow &&
+	"$FERRY" app sync narrow-ok 2> err;
+	test $? = 20 && grep -q "cannot sync: blocked by sync window" err &&
+	"$FERRY" app delete narrow-ok -y
+'
 test_expect_success 'FERRY_SERVER and FERRY_AUTH_TOKEN override the config' '
 	tok=$(sed -n "s/^- auth-token: //p" $XDG_CONFIG_HOME/ferry/config) &&
 	FERRY_SERVER=$S FERRY_AUTH_TOKEN=$tok "$FERRY" app list --config $TRASH/none --insecure -o name | grep -q fraud-detector &&
