@@ -249,6 +249,19 @@ int fy_kc_get(struct fy_kc *kc, const char *api_version, const char *kind, const
 int fy_kc_list(struct fy_kc *kc, const char *api_version, const char *kind, const char *ns,
 	       const struct fy_kc_list_opts *lo, json_t **out, struct fy_err *err);
 
+/*
+ * LIST item by item, for large lists: pages of lo->limit objects (500 when
+ * unset; lo may be NULL), each item handed to fn (borrowed; apiVersion and
+ * kind set) as its page arrives, so that at most one page is held. fn
+ * returns 0 to go on; any other value stops the listing and is returned.
+ * A 410 in the middle (continue token expired) is FY_EGONE: the items
+ * already handed over stay handed over, the caller starts again if it
+ * wants to (fy_kc_list restarts by itself as it holds everything).
+ */
+typedef int (*fy_kc_item_fn)(void *ud, json_t *item);
+int fy_kc_list_each(struct fy_kc *kc, const char *api_version, const char *kind, const char *ns,
+		    const struct fy_kc_list_opts *lo, fy_kc_item_fn fn, void *ud, struct fy_err *err);
+
 /* POST. Namespace from obj's metadata.namespace (default namespace if empty). */
 int fy_kc_create(struct fy_kc *kc, const json_t *obj, const struct fy_kc_opts *o, json_t **out,
 		 struct fy_err *err);

@@ -214,6 +214,56 @@ again:;
 	return 0;
 }
 
+int fy_kc_list_each(struct fy_kc *kc, const char *api_version, const char *kind, const char *ns,
+		    const struct fy_kc_list_opts *lo, fy_kc_item_fn fn, void *ud, struct fy_err *err)
+{
+	struct fy_kc_resource r;
+	struct fy_kc_list_opts o;
+	char *cont = NULL, *prev = NULL;
+	int rc = fy_kc_resolve(kc, api_version, kind, &r, err);
+
+	if (rc)
+		return rc;
+	if (lo)
+		o = *lo;
+	else
+		memset(&o, 0, sizeof(o));
+	if (o.limit <= 0)
+		o.limit = 500;
+	if (o.cont && *o.cont)
+		cont = fy_xstrdup(o.cont);
+	for (;;) {
+		json_t *page = NULL, *it;
+		size_t i;
+		rc = kc_list_page(kc, &r, ns, &o, cont, &page, err);
+		free(cont);
+		cont = NULL;
+		if (rc)
+			break;
+		const char *c = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
+		if (c && *c) {
+			if (prev && !strcmp(prev, c)) {
+				json_decref(page);
+				rc = fy_err_set(err, FY_EUPSTREAM, "list %s: server repeated continue token", r.name);
+				break;
+			}
+			cont = fy_xstrdup(c);
+			free(prev);
+			prev = fy_xstrdup(c);
+		}
+		json_array_foreach(json_object_get(page, "items"), i, it) {
+			if ((rc = fn(ud, it)))
+				break;
+		}
+		json_decref(page);
+		if (rc || !cont)
+			break;
+	}
+	free(cont);
+	free(prev);
+	return rc;
+}
+
 static int obj_ref(struct fy_kc *kc, const json_t *obj, struct fy_kc_resource *r, const char **ns, const char **name,
 		   struct fy_err *err)
 {

@@ -1138,6 +1138,13 @@ static void page_fn(void *ud, enum fy_kc_event t, json_t *obj)
 	pthread_mutex_unlock(&r->mu);
 }
 
+static int count_item(void *ud, json_t *item)
+{
+	int *n = ud;
+	FY_ASSERT(json_is_string(json_object_get(item, "kind")));
+	return ++*n == 105 ? 7 : 0;
+}
+
 void test_kclient__watch_list_paginated(void)
 {
 	struct fy_kc *kc = shared_client(), *wkc;
@@ -1176,6 +1183,22 @@ void test_kclient__watch_list_paginated(void)
 	 * objects were handed over after the first page, before the others */
 	FY_ASSERT_INT(r.req_synced - r.req_first, 2);
 	fy_kc_watch_stop(w);
+	/* fy_kc_list_each: item by item, page by page; fn stops it */
+	{
+		struct fy_kc_list_opts lo = { "app=kc", NULL, 10, NULL, 0, NULL };
+		struct fy_kc_stats s0, s1;
+		int count = 0;
+		fy_kc_get_stats(kc, &s0);
+		FY_ASSERT_INT(fy_kc_list_each(kc, "v1", "ConfigMap", "kc-page", &lo, count_item, &count, &err), 0);
+		fy_kc_get_stats(kc, &s1);
+		FY_ASSERT_INT(count, 25);
+		FY_ASSERT_INT(s1.requests - s0.requests, 3);
+		count = 100; /* count_item stops at 105 */
+		FY_ASSERT_INT(fy_kc_list_each(kc, "v1", "ConfigMap", "kc-page", &lo, count_item, &count, &err), 7);
+		FY_ASSERT_INT(count, 105);
+		FY_ASSERT_INT(fy_kc_list_each(kc, "v1", "NoSuchKind", "kc-page", NULL, count_item, &count, &err),
+			      FY_ENOTFOUND);
+	}
 	/* fy_kc_list still returns one List of every page */
 	{
 		struct fy_kc_list_opts lo = { "app=kc", NULL, 10, NULL, 0, NULL };
