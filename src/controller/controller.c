@@ -66,6 +66,7 @@ struct appstate {
 	 * stepped). Only the reconcile holding busy touches them.
 	 */
 	json_t *op_pending, *op_base;
+	char *op_uid;            /* the Application (uid) op_pending belongs to */
 	uint64_t op_written_ms;
 	uint64_t fresh_ms;       /* last spec change, operation or refresh request seen (0: none since) */
 	/*
@@ -860,6 +861,8 @@ static void op_forget(struct appstate *st)
 	json_decref(st->op_pending);
 	json_decref(st->op_base);
 	st->op_pending = st->op_base = NULL;
+	free(st->op_uid);
+	st->op_uid = NULL;
 	st->op_written_ms = 0;
 }
 
@@ -874,12 +877,15 @@ static int same_json(const json_t *x, const json_t *y)
  * Terminating written by someone else is carried over); NULL to step from
  * the written state. New reference.
  */
-static json_t *op_effective(struct appstate *st, const json_t *written, const json_t *operation)
+static json_t *op_effective(struct appstate *st, const char *uid, const json_t *written, const json_t *operation)
 {
 	json_t *e;
 
 	if (!st->op_pending)
 		return NULL;
+	/* a recreated app of the same name starts afresh */
+	if (!st->op_uid || strcmp(st->op_uid, uid ? uid : ""))
+		goto drop;
 	if (!same_json(json_object_get(st->op_pending, "operation"), operation))
 		goto drop;
 	if (same_json(written, st->op_base))
@@ -1022,6 +1028,8 @@ static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new
 			st->op_pending = json_incref(res.operation_state);
 			st->op_base = json_deep_copy(res.operation_state);
 			st->op_written_ms = now_ms;
+			if (!st->op_uid)
+				st->op_uid = fy_xstrdup(a->uid ? a->uid : "");
 		} else {
 			/* keep it for the next step; come back when it may be written */
 			long left = since < FY_APP_OP_PROGRESS_MS ? (long)(FY_APP_OP_PROGRESS_MS - since) + 10 : 0;
@@ -1029,6 +1037,8 @@ static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new
 				st->op_base = written ? json_deep_copy(written) : NULL;
 			json_decref(st->op_pending);
 			st->op_pending = json_incref(res.operation_state);
+			if (!st->op_uid)
+				st->op_uid = fy_xstrdup(a->uid ? a->uid : "");
 			if (left > 0 && left < requeue)
 				requeue = left;
 		}
@@ -1668,14 +1678,16 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	/*
 	 * Nothing the last compare read has changed (same inputs, no live
 	 * event for the app since, the status it produced still there, the
-	 * app Synced, no operation): its result stands, skip it. A refresh
-	 * with no new commit and no drift costs an ls-remote and a write.
+	 * app Synced, no operation, no hard refresh): its result stands, skip
+	 * it. A refresh with no new commit and no drift costs an ls-remote
+	 * and a write.
 	 */
 	mkey = memo_key(c, obj, revs, cm, a.project);
 	pthread_mutex_lock(&c->mu);
 	live_gen = st->live_gen;
 	pthread_mutex_unlock(&c->mu);
-	if (!a.operation && st->memo_ok && st->memo_key == mkey && st->memo_gen == live_gen &&
+	if (!a.operation && a.refresh != FY_APP_REFRESH_HARD && st->memo_ok && st->memo_key == mkey &&
+	    st->memo_gen == live_gen &&
 	    !strcmp(jstr(json_object_get(old_status, "sync"), "status"), "Synced") &&
 	    st->memo_status == memo_status_hash(old_status)) {
 		memo_hit = 1;
@@ -1750,7 +1762,7 @@ status_done:
 		memset(&ocmp, 0, sizeof(ocmp));
 		snprintf(orev, sizeof(orev), "%s", revision);
 		/* the engine steps from the progress not written yet, if any */
-		pend = op_effective(st, json_object_get(old_status, "operationState"), a.operation);
+		pend = op_effective(st, a.uid, json_object_get(old_status, "operationState"), a.operation);
 		if (pend) {
 			eobj = json_deep_copy(obj);
 			json_object_set_new(json_object_get(eobj, "status"), "operationState", pend);
@@ -2232,6 +2244,7 @@ out:
 			struct appstate *s = it->val;
 			json_decref(s->op_pending);
 			json_decref(s->op_base);
+			free(s->op_uid);
 		}
 	}
 	free_vals(&c.state, 0);
