@@ -9,7 +9,7 @@
 
 #include "git/url.h"
 #include "render/glob.h"
-#include "sim/sim.h"
+#include "util/cron.h"
 #include "sync/sync.h"
 #include "util/xalloc.h"
 
@@ -110,14 +110,14 @@ static void window_release(struct fy_proj_window *w)
 	strs_release(&w->namespaces);
 	strs_release(&w->clusters);
 	free(w->cron);
-	fy_sim_tz_free(w->tz);
+	fy_tz_free(w->tz);
 	memset(w, 0, sizeof(*w));
 }
 
 static int window_parse(const json_t *o, struct fy_proj_window *w, struct fy_err *err)
 {
 	struct fy_err e2 = FY_ERR_INIT;
-	struct fy_sim_cron cron;
+	struct fy_cron cron;
 	long ms;
 	int rc;
 
@@ -138,11 +138,11 @@ static int window_parse(const json_t *o, struct fy_proj_window *w, struct fy_err
 	ms = fy_sync_parse_duration_ms(w->duration);
 	if (ms <= 0 || !*w->duration)
 		return 0;
-	if (fy_sim_cron_parse(w->schedule, &cron, &e2))
+	if (fy_cron_parse(w->schedule, &cron, &e2))
 		return 0;
 	{
 		const char *zone = *w->time_zone ? w->time_zone : cron.tz;
-		w->tz = fy_sim_tz_load(zone, &e2);
+		w->tz = fy_tz_load(zone, &e2);
 		if (!w->tz)
 			return 0;
 	}
@@ -441,7 +441,7 @@ int fy_proj_window_active(const struct fy_proj_window *w, time_t now)
 	if (!w->valid)
 		return 0;
 	/* the window is open when a start fell in (now - duration, now] */
-	next = fy_sim_cron_next(w->cron, w->tz, now - w->duration_s);
+	next = fy_cron_next(w->cron, w->tz, now - w->duration_s);
 	return next >= 0 && next <= now;
 }
 

@@ -64,8 +64,8 @@ struct fy_proj_gks {
 	int set; /* the list is present in the spec (nil vs empty matters for namespaceResourceWhitelist) */
 };
 
-struct fy_sim_tz;
-struct fy_sim_cron;
+struct fy_tz;
+struct fy_cron;
 
 struct fy_proj_window {
 	int deny;                 /* kind "deny" (else "allow") */
@@ -75,8 +75,8 @@ struct fy_proj_window {
 	int and_operator;         /* andOperator: every non-empty list must match */
 	int valid;                /* schedule, duration and time zone understood */
 	long duration_s;
-	struct fy_sim_cron *cron; /* NULL when invalid */
-	struct fy_sim_tz *tz;     /* NULL = UTC */
+	struct fy_cron *cron; /* NULL when invalid */
+	struct fy_tz *tz;     /* NULL = UTC */
 };
 
 struct fy_proj {

@@ -88,7 +88,7 @@ struct fy_sim {
 	unsigned lb_ip_next;
 	const struct fy_kind *k[16];
 	const struct fy_kind *k_event;
-	struct fy_map zones;    /* time zone name -> struct fy_sim_tz* */
+	struct fy_map zones;    /* time zone name -> struct fy_tz* */
 	struct fy_map nsidx;    /* namespace -> struct nsents* (pods and services) */
 };
 
@@ -1592,9 +1592,9 @@ static int64_t real_ms(void)
 }
 
 /* Zone cache: loaded zones live until fy_sim_stop. NULL for UTC, *bad set when unknown. */
-static const struct fy_sim_tz *zone_get(struct fy_sim *s, const char *name, int *bad, struct fy_err *err)
+static const struct fy_tz *zone_get(struct fy_sim *s, const char *name, int *bad, struct fy_err *err)
 {
-	struct fy_sim_tz *tz;
+	struct fy_tz *tz;
 
 	*bad = 0;
 	if (!name || !*name || !strcmp(name, "UTC") || !strcmp(name, "Etc/UTC"))
@@ -1602,7 +1602,7 @@ static const struct fy_sim_tz *zone_get(struct fy_sim *s, const char *name, int 
 	tz = fy_map_get(&s->zones, name);
 	if (tz)
 		return tz;
-	tz = fy_sim_tz_load(name, err);
+	tz = fy_tz_load(name, err);
 	if (!tz) {
 		*bad = 1;
 		return NULL;
@@ -1678,14 +1678,14 @@ static json_t *job_ref(struct ent *j, const json_t *old_active)
 }
 
 /* Create the Job of one scheduled time; 1 when it exists afterwards. */
-static struct ent *cj_create_job(struct fy_sim *s, struct ent *e, const struct fy_sim_tz *tz, time_t sched,
+static struct ent *cj_create_job(struct fy_sim *s, struct ent *e, const struct fy_tz *tz, time_t sched,
 				 int *existed)
 {
 	const json_t *jt = json_object_get(json_object_get(e->obj, "spec"), "jobTemplate");
 	const json_t *jm = json_object_get(jt, "metadata");
 	json_t *job = json_object(), *m = json_object(), *refs = json_array();
 	char name[400], ts[40];
-	long off = fy_sim_tz_offset(tz, sched);
+	long off = fy_tz_offset(tz, sched);
 	time_t local = sched + off;
 	struct tm tm;
 	struct ent *j;
@@ -1733,9 +1733,9 @@ static void reconcile_cronjob(struct fy_sim *s, struct ent *e)
 	long sds = fy_sim_geti(cj, "spec.startingDeadlineSeconds", -1);
 	long keep_ok = fy_sim_geti(cj, "spec.successfulJobsHistoryLimit", 3);
 	long keep_failed = fy_sim_geti(cj, "spec.failedJobsHistoryLimit", 1);
-	struct fy_sim_cron cron;
+	struct fy_cron cron;
 	struct fy_err err = FY_ERR_INIT;
-	const struct fy_sim_tz *tz = NULL;
+	const struct fy_tz *tz = NULL;
 	struct ent **jobs, **active, **done_ok, **done_failed;
 	size_t n = children(s, e, K_JOB, &jobs), nact = 0, nok = 0, nfail = 0, i;
 	time_t now = time(NULL), last_ok = fy_sim_parse_time(fy_sim_gets(old, "lastSuccessfulTime"));
@@ -1778,7 +1778,7 @@ static void reconcile_cronjob(struct fy_sim *s, struct ent *e)
 	}
 
 	/* schedule */
-	if (fy_sim_cron_parse(fy_sim_gets(cj, "spec.schedule"), &cron, &err)) {
+	if (fy_cron_parse(fy_sim_gets(cj, "spec.schedule"), &cron, &err)) {
 		fy_debug(SUB, "cronjob %s/%s: %s", e->ns, e->name, err.msg);
 		goto status;
 	}
@@ -1798,7 +1798,7 @@ static void reconcile_cronjob(struct fy_sim *s, struct ent *e)
 			earliest = now;
 		if (sds >= 0 && now - sds > earliest)
 			earliest = now - sds;
-		sched = fy_sim_cron_last(&cron, tz, earliest, now, &missed);
+		sched = fy_cron_last(&cron, tz, earliest, now, &missed);
 		if (missed > 100)
 			emit_event(s, e, "Warning", "TooManyMissedTimes",  "cronjob-controller",
 				   "too many missed start times, set or decrease .spec.startingDeadlineSeconds or check clock skew");
@@ -1824,7 +1824,7 @@ static void reconcile_cronjob(struct fy_sim *s, struct ent *e)
 					last_sched = sched;
 			}
 		}
-		next = fy_sim_cron_next(&cron, tz, now);
+		next = fy_cron_next(&cron, tz, now);
 		if (next >= 0)
 			timer_once(s, e, now_ms() + ((int64_t)next * 1000 - real_ms()) + 20);
 	}
@@ -2408,7 +2408,7 @@ void fy_sim_stop(struct fy_sim *s)
 	}
 	free(s->th_v);
 	for (struct fy_map_ent *it = NULL; (it = fy_map_next(&s->zones, it));)
-		fy_sim_tz_free(it->val);
+		fy_tz_free(it->val);
 	fy_map_release(&s->zones);
 	fy_map_release(&s->nsidx);
 	free(s);

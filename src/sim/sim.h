@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <jansson.h>
+#include "util/cron.h"
 #include "util/err.h"
 
 struct fy_reg;
@@ -65,8 +66,6 @@ int fy_sim_image_slow(const char *image);
  * 10 s), else default_ms.
  */
 int fy_sim_pod_delay_ms(const json_t *pod, int default_ms);
-/* Parse a duration ("250", "250ms", "3s", "2m", "1h"); -1 if invalid or over a day. */
-long fy_sim_parse_duration_ms(const char *s);
 
 /* Kubernetes-style pod-template-hash: FNV-1a of the canonical JSON, encoded. */
 char *fy_sim_template_hash(const json_t *tmpl);
@@ -141,48 +140,5 @@ json_t *fy_sim_job_status(const json_t *job, json_t *const *pods, size_t npods, 
 long fy_sim_geti(const json_t *obj, const char *path, long dflt);
 /* String at a dotted path, NULL when absent. Borrowed. */
 const char *fy_sim_gets(const json_t *obj, const char *path);
-
-/* ---- cron (CronJob schedules), src/sim/simcron.c ---- */
-
-/*
- * A loaded time zone: "" / "UTC" / "Etc/UTC" are built in, other names are
- * read from /usr/share/zoneinfo (TZif, at most 256 KiB; the POSIX rule at
- * the end of the file covers times after the last transition). Names with
- * "..", a leading "/" or characters outside [A-Za-z0-9_+-/] are refused.
- */
-struct fy_sim_tz;
-struct fy_sim_tz *fy_sim_tz_load(const char *name, struct fy_err *err);
-void fy_sim_tz_free(struct fy_sim_tz *tz);
-/* Offset east of UTC in seconds at instant t (NULL tz: 0). */
-long fy_sim_tz_offset(const struct fy_sim_tz *tz, time_t t);
-
-/*
- * A parsed schedule, as the CronJob controller reads it (robfig/cron
- * standard parser): five fields minute hour day-of-month month
- * day-of-week with `*`, `?`, ranges `a-b`, steps `/n`, lists `,`, names
- * (JAN-DEC, SUN-SAT, case-insensitive), or @yearly @annually @monthly
- * @weekly @daily @midnight @hourly, or @every <duration>; an optional
- * "TZ=<zone> " or "CRON_TZ=<zone> " prefix. Day-of-month and day-of-week
- * are OR-ed unless one of them is `*` / `?`.
- */
-struct fy_sim_cron {
-	uint64_t minute;  /* bit i: minute i */
-	uint32_t hour, dom; /* bits 0-23, 1-31 */
-	uint16_t month;   /* bits 1-12 */
-	uint8_t dow;      /* bits 0-6, 0 = Sunday */
-	int dom_star, dow_star;
-	long every;       /* @every: seconds (>= 1), else 0 */
-	char tz[128];     /* zone from the prefix, "" if none */
-};
-int fy_sim_cron_parse(const char *spec, struct fy_sim_cron *c, struct fy_err *err);
-/* First scheduled instant strictly after `after`, in zone tz (NULL: UTC); -1 if none within 5 years. */
-time_t fy_sim_cron_next(const struct fy_sim_cron *c, const struct fy_sim_tz *tz, time_t after);
-/*
- * The most recent scheduled instant in (earliest, now], or -1 if none;
- * *missed (may be NULL) is set to how many fell in that interval, counted
- * up to 101.
- */
-time_t fy_sim_cron_last(const struct fy_sim_cron *c, const struct fy_sim_tz *tz, time_t earliest, time_t now,
-			int *missed);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sim/sim.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 /* ---- small JSON helpers ---- */
@@ -71,33 +72,6 @@ int fy_sim_image_slow(const char *image)
 	return strcasestr_has(image, "slow");
 }
 
-long fy_sim_parse_duration_ms(const char *s)
-{
-	char *end;
-	long long v;
-	long long mult = 1;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || v < 0 || v > 86400000LL)
-		return -1;
-	if (!*end || !strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "s"))
-		mult = 1000;
-	else if (!strcmp(end, "m"))
-		mult = 60000;
-	else if (!strcmp(end, "h"))
-		mult = 3600000;
-	else
-		return -1;
-	if (v * mult > 86400000LL)
-		return -1;
-	return (long)(v * mult);
-}
-
 static int pod_fate_override(const json_t *pod)
 {
 	const char *f = json_string_value(json_object_get(json_object_get(json_object_get(pod, "metadata"), "annotations"),
@@ -130,7 +104,7 @@ int fy_sim_pod_delay_ms(const json_t *pod, int default_ms)
 	const json_t *c;
 
 	if (d) {
-		long v = fy_sim_parse_duration_ms(d);
+		long v = fy_parse_duration_ms(d);
 		if (v >= 0)
 			return (int)v;
 	}

@@ -1,5 +1,8 @@
 /* timeutil.c - see timeutil.h */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include "timeutil.h"
@@ -84,4 +87,31 @@ void fy_random_suffix(char *out, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = alpha[b[i] % (sizeof(alpha) - 1)];
 	out[n] = 0;
+}
+
+long fy_parse_duration_ms(const char *s)
+{
+	char *end;
+	long long v;
+	long long mult = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v < 0 || v > 86400000LL)
+		return -1;
+	if (!*end || !strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "s"))
+		mult = 1000;
+	else if (!strcmp(end, "m"))
+		mult = 60000;
+	else if (!strcmp(end, "h"))
+		mult = 3600000;
+	else
+		return -1;
+	if (v * mult > 86400000LL)
+		return -1;
+	return (long)(v * mult);
 }

@@ -16,6 +16,8 @@ uint64_t fy_now_us(void);
 void fy_rfc3339(time_t t, char *buf, size_t n);
 /* Parse RFC 3339 (Z or offset, optional fraction); -1 on error. */
 time_t fy_parse_rfc3339(const char *s);
+/* A duration "250" (ms), "250ms", "3s", "2m" or "1h"; -1 if invalid or over a day. */
+long fy_parse_duration_ms(const char *s);
 /* Fill buf with n cryptographically random bytes (getrandom). */
 void fy_random_bytes(void *buf, size_t n);
 /* Random UUID v4 string into out (37 bytes). */

@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include "test.h"
 #include "sim/sim.h"
+#include "util/cron.h"
+#include "util/timeutil.h"
 
 static json_t *J(const char *s)
 {
@@ -38,16 +40,16 @@ void test_sim_pure__fate(void)
 
 void test_sim_pure__duration(void)
 {
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("250"), 250);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("250ms"), 250);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("3s"), 3000);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("2m"), 120000);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("1h"), 3600000);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("25h"), -1);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("-1s"), -1);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("3x"), -1);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms(""), -1);
-	FY_ASSERT_INT(fy_sim_parse_duration_ms("99999999999999999999"), -1);
+	FY_ASSERT_INT(fy_parse_duration_ms("250"), 250);
+	FY_ASSERT_INT(fy_parse_duration_ms("250ms"), 250);
+	FY_ASSERT_INT(fy_parse_duration_ms("3s"), 3000);
+	FY_ASSERT_INT(fy_parse_duration_ms("2m"), 120000);
+	FY_ASSERT_INT(fy_parse_duration_ms("1h"), 3600000);
+	FY_ASSERT_INT(fy_parse_duration_ms("25h"), -1);
+	FY_ASSERT_INT(fy_parse_duration_ms("-1s"), -1);
+	FY_ASSERT_INT(fy_parse_duration_ms("3x"), -1);
+	FY_ASSERT_INT(fy_parse_duration_ms(""), -1);
+	FY_ASSERT_INT(fy_parse_duration_ms("99999999999999999999"), -1);
 
 	json_t *p = J("{\"metadata\":{\"annotations\":{\"sim.ferry.dev/startup-delay\":\"2s\"}},"
 		      "\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]}}");
@@ -897,21 +899,21 @@ static time_t T(const char *s)
 
 static void next_is(const char *spec, const char *zone, const char *after, const char *want, int line)
 {
-	struct fy_sim_cron c;
+	struct fy_cron c;
 	struct fy_err err = FY_ERR_INIT;
-	struct fy_sim_tz *tz = NULL;
+	struct fy_tz *tz = NULL;
 	char got[32];
 	time_t n;
 
-	if (fy_sim_cron_parse(spec, &c, &err))
+	if (fy_cron_parse(spec, &c, &err))
 		fy_test_fail(__FILE__, line, "parse %s: %s", spec, err.msg);
 	if (zone || c.tz[0]) {
-		tz = fy_sim_tz_load(zone ? zone : c.tz, &err);
+		tz = fy_tz_load(zone ? zone : c.tz, &err);
 		if (!tz)
 			fy_test_fail(__FILE__, line, "zone: %s", err.msg);
 	}
-	n = fy_sim_cron_next(&c, tz, T(after));
-	fy_sim_tz_free(tz);
+	n = fy_cron_next(&c, tz, T(after));
+	fy_tz_free(tz);
 	if (!want) {
 		if (n != -1)
 			fy_test_fail(__FILE__, line, "%s after %s: expected none", spec, after);
@@ -925,7 +927,7 @@ static void next_is(const char *spec, const char *zone, const char *after, const
 
 void test_sim_cron__parse(void)
 {
-	struct fy_sim_cron c;
+	struct fy_cron c;
 	struct fy_err err = FY_ERR_INIT;
 	static const char *bad[] = {
 		"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *",
@@ -933,29 +935,29 @@ void test_sim_cron__parse(void)
 		"* * * FOO *", "@every", "@every 10", "@every 500ms", "@every x", "@sometimes", "@daily x",
 		"TZ= * * * * *", "-1 * * * *", "1-2-3 * * * *", "* * * * MON-",
 	};
-	FY_ASSERT_INT(fy_sim_cron_parse("*/15 2,4 1-10/3 JAN-mar mon", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_parse("*/15 2,4 1-10/3 JAN-mar mon", &c, &err), 0);
 	FY_ASSERT(c.minute == ((1ULL << 0) | (1ULL << 15) | (1ULL << 30) | (1ULL << 45)));
 	FY_ASSERT_INT(c.hour, (1 << 2) | (1 << 4));
 	FY_ASSERT_INT(c.dom, (1 << 1) | (1 << 4) | (1 << 7) | (1 << 10));
 	FY_ASSERT_INT(c.month, (1 << 1) | (1 << 2) | (1 << 3));
 	FY_ASSERT_INT(c.dow, 1 << 1);
 	FY_ASSERT(!c.dom_star && !c.dow_star);
-	FY_ASSERT_INT(fy_sim_cron_parse("5/20 * ? * *", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_parse("5/20 * ? * *", &c, &err), 0);
 	FY_ASSERT(c.minute == ((1ULL << 5) | (1ULL << 25) | (1ULL << 45)));
 	FY_ASSERT(c.dom_star && c.dow_star);
-	FY_ASSERT_INT(fy_sim_cron_parse("  TZ=Europe/Berlin   0 9 * * 1-5 ", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_parse("  TZ=Europe/Berlin   0 9 * * 1-5 ", &c, &err), 0);
 	FY_ASSERT_STR(c.tz, "Europe/Berlin");
-	FY_ASSERT_INT(fy_sim_cron_parse("CRON_TZ=UTC @hourly", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_parse("CRON_TZ=UTC @hourly", &c, &err), 0);
 	FY_ASSERT_STR(c.tz, "UTC");
 	FY_ASSERT(c.minute == 1);
-	FY_ASSERT_INT(fy_sim_cron_parse("@every 90s", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_parse("@every 90s", &c, &err), 0);
 	FY_ASSERT_INT(c.every, 90);
-	FY_ASSERT_INT(fy_sim_cron_parse("@Weekly", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_parse("@Weekly", &c, &err), 0);
 	FY_ASSERT_INT(c.dow, 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (!fy_sim_cron_parse(bad[i], &c, &err))
+		if (!fy_cron_parse(bad[i], &c, &err))
 			fy_test_fail(__FILE__, __LINE__, "schedule \"%s\" accepted", bad[i]);
-	FY_ASSERT_INT(fy_sim_cron_parse(NULL, &c, &err), FY_EINVALID);
+	FY_ASSERT_INT(fy_cron_parse(NULL, &c, &err), FY_EINVALID);
 }
 
 void test_sim_cron__next(void)
@@ -998,53 +1000,53 @@ void test_sim_cron__next(void)
 
 void test_sim_cron__last_and_zones(void)
 {
-	struct fy_sim_cron c;
+	struct fy_cron c;
 	struct fy_err err = FY_ERR_INIT;
 	int missed;
 	char ts[32];
-	struct fy_sim_tz *tz;
+	struct fy_tz *tz;
 
-	FY_ASSERT_INT(fy_sim_cron_parse("*/10 * * * *", &c, &err), 0);
-	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:35:00Z"), &missed),
+	FY_ASSERT_INT(fy_cron_parse("*/10 * * * *", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:35:00Z"), &missed),
 		      T("2024-05-01T10:30:00Z"));
 	FY_ASSERT_INT(missed, 3);
-	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:09:59Z"), &missed), -1);
+	FY_ASSERT_INT(fy_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:09:59Z"), &missed), -1);
 	FY_ASSERT_INT(missed, 0);
-	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:10:00Z"), &missed),
+	FY_ASSERT_INT(fy_cron_last(&c, NULL, T("2024-05-01T10:00:00Z"), T("2024-05-01T10:10:00Z"), &missed),
 		      T("2024-05-01T10:10:00Z"));
 	/* far behind: too many missed, the most recent is still found quickly */
-	FY_ASSERT_INT(fy_sim_cron_parse("* * * * *", &c, &err), 0);
-	FY_ASSERT_INT(fy_sim_cron_last(&c, NULL, T("2020-01-01T00:00:00Z"), T("2024-05-01T10:35:30Z"), &missed),
+	FY_ASSERT_INT(fy_cron_parse("* * * * *", &c, &err), 0);
+	FY_ASSERT_INT(fy_cron_last(&c, NULL, T("2020-01-01T00:00:00Z"), T("2024-05-01T10:35:30Z"), &missed),
 		      T("2024-05-01T10:35:00Z"));
 	FY_ASSERT(missed > 100);
-	FY_ASSERT_INT(fy_sim_cron_parse("0 3 1 * *", &c, &err), 0);
-	fy_sim_timestamp(fy_sim_cron_last(&c, NULL, T("2000-01-01T00:00:00Z"), T("2024-05-20T00:00:00Z"), NULL), ts);
+	FY_ASSERT_INT(fy_cron_parse("0 3 1 * *", &c, &err), 0);
+	fy_sim_timestamp(fy_cron_last(&c, NULL, T("2000-01-01T00:00:00Z"), T("2024-05-20T00:00:00Z"), NULL), ts);
 	FY_ASSERT_STR(ts, "2024-05-01T03:00:00Z");
 
 	/* zones */
-	tz = fy_sim_tz_load("Europe/Berlin", &err);
+	tz = fy_tz_load("Europe/Berlin", &err);
 	FY_ASSERT(tz);
-	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-07-01T00:00:00Z")), 7200);
-	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-01-01T00:00:00Z")), 3600);
-	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-03-31T00:59:59Z")), 3600);
-	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2024-03-31T01:00:00Z")), 7200);
-	FY_ASSERT_INT(fy_sim_tz_offset(tz, T("2099-07-01T00:00:00Z")), 7200);
-	fy_sim_tz_free(tz);
-	tz = fy_sim_tz_load("UTC", &err);
+	FY_ASSERT_INT(fy_tz_offset(tz, T("2024-07-01T00:00:00Z")), 7200);
+	FY_ASSERT_INT(fy_tz_offset(tz, T("2024-01-01T00:00:00Z")), 3600);
+	FY_ASSERT_INT(fy_tz_offset(tz, T("2024-03-31T00:59:59Z")), 3600);
+	FY_ASSERT_INT(fy_tz_offset(tz, T("2024-03-31T01:00:00Z")), 7200);
+	FY_ASSERT_INT(fy_tz_offset(tz, T("2099-07-01T00:00:00Z")), 7200);
+	fy_tz_free(tz);
+	tz = fy_tz_load("UTC", &err);
 	FY_ASSERT(tz);
-	FY_ASSERT_INT(fy_sim_tz_offset(tz, 1700000000), 0);
-	fy_sim_tz_free(tz);
-	FY_ASSERT_INT(fy_sim_tz_offset(NULL, 1700000000), 0);
+	FY_ASSERT_INT(fy_tz_offset(tz, 1700000000), 0);
+	fy_tz_free(tz);
+	FY_ASSERT_INT(fy_tz_offset(NULL, 1700000000), 0);
 	static const char *bad[] = { "Mars/Olympus", "../etc/passwd", "/etc/localtime", "Europe/../../etc/passwd",
 				     "Local", "Europe//Berlin", "a b", "Europe/Berlin/" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		tz = fy_sim_tz_load(bad[i], &err);
+		tz = fy_tz_load(bad[i], &err);
 		if (tz)
 			fy_test_fail(__FILE__, __LINE__, "zone \"%s\" accepted", bad[i]);
 	}
 	FY_ASSERT(strstr(err.msg, "unknown time zone"));
 	/* a directory, not a zone file */
-	FY_ASSERT(!fy_sim_tz_load("Europe", &err));
+	FY_ASSERT(!fy_tz_load("Europe", &err));
 }
 
 void test_sim_pure__min_ready(void)

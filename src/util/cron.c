@@ -1,15 +1,13 @@
 /*
- * simcron.c - cron schedules and time zones for the simulated CronJob
- * controller: schedule parsing, next / most recent scheduled instant, and
- * a small TZif reader (no TZ environment juggling: the server is
- * multi-threaded). See sim.h.
+ * cron.c - cron schedules and time zones; see cron.h.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "sim/sim.h"
+#include "util/cron.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define TZ_MAX_FILE (256 * 1024)
@@ -23,7 +21,7 @@ struct rule {
 	long secs;  /* local time of day of the change */
 };
 
-struct fy_sim_tz {
+struct fy_tz {
 	size_t n;          /* transitions */
 	int64_t *at;
 	unsigned char *ti; /* type index per transition */
@@ -117,7 +115,7 @@ static const char *posix_rule(const char *p, struct rule *r)
 	return p;
 }
 
-static int posix_parse(struct fy_sim_tz *tz, const char *p)
+static int posix_parse(struct fy_tz *tz, const char *p)
 {
 	long v;
 
@@ -182,7 +180,7 @@ static int64_t rule_at(const struct rule *r, long y, long off)
 	return (int64_t)day * 86400 + r->secs - off;
 }
 
-static long rule_offset(const struct fy_sim_tz *tz, time_t t)
+static long rule_offset(const struct fy_tz *tz, time_t t)
 {
 	struct tm tm;
 	int64_t s, e;
@@ -199,7 +197,7 @@ static long rule_offset(const struct fy_sim_tz *tz, time_t t)
 	return t >= e && t < s ? tz->std_off : tz->dst_off;
 }
 
-long fy_sim_tz_offset(const struct fy_sim_tz *tz, time_t t)
+long fy_tz_offset(const struct fy_tz *tz, time_t t)
 {
 	size_t lo = 0, hi;
 
@@ -232,7 +230,7 @@ static int64_t be64(const unsigned char *p)
 	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
-static int tzif_parse(struct fy_sim_tz *tz, const unsigned char *b, size_t len)
+static int tzif_parse(struct fy_tz *tz, const unsigned char *b, size_t len)
 {
 	size_t pos = 0, cnt[6], need;
 	int v2, tsz = 4;
@@ -306,9 +304,9 @@ static int tz_name_ok(const char *name)
 	return 1;
 }
 
-struct fy_sim_tz *fy_sim_tz_load(const char *name, struct fy_err *err)
+struct fy_tz *fy_tz_load(const char *name, struct fy_err *err)
 {
-	struct fy_sim_tz *tz = fy_xcalloc(1, sizeof(*tz));
+	struct fy_tz *tz = fy_xcalloc(1, sizeof(*tz));
 	char path[160];
 	unsigned char *b = NULL;
 	size_t len = 0;
@@ -337,11 +335,11 @@ struct fy_sim_tz *fy_sim_tz_load(const char *name, struct fy_err *err)
 	return tz;
 fail:
 	free(b);
-	fy_sim_tz_free(tz);
+	fy_tz_free(tz);
 	return NULL;
 }
 
-void fy_sim_tz_free(struct fy_sim_tz *tz)
+void fy_tz_free(struct fy_tz *tz)
 {
 	if (!tz)
 		return;
@@ -436,7 +434,7 @@ static int parse_field(const char *f, size_t flen, int lo, int hi, const char *c
 	return *bits ? 0 : -1;
 }
 
-int fy_sim_cron_parse(const char *spec, struct fy_sim_cron *c, struct fy_err *err)
+int fy_cron_parse(const char *spec, struct fy_cron *c, struct fy_err *err)
 {
 	const char *p = spec, *fields[5];
 	size_t flen[5];
@@ -481,7 +479,7 @@ int fy_sim_cron_parse(const char *spec, struct fy_sim_cron *c, struct fy_err *er
 				return fy_err_set(err, FY_EINVALID, "invalid schedule \"%.100s\": bad @every duration", spec);
 			memcpy(buf, d, dn);
 			buf[dn] = 0;
-			ms = fy_sim_parse_duration_ms(buf);
+			ms = fy_parse_duration_ms(buf);
 			if (ms < 1000)
 				return fy_err_set(err, FY_EINVALID, "invalid schedule \"%.100s\": bad @every duration", spec);
 			c->every = ms / 1000;
@@ -496,7 +494,7 @@ int fy_sim_cron_parse(const char *spec, struct fy_sim_cron *c, struct fy_err *er
 				if (*rest)
 					break;
 				memcpy(tz, c->tz, sizeof(tz));
-				rc = fy_sim_cron_parse(desc[i].expr, c, err);
+				rc = fy_cron_parse(desc[i].expr, c, err);
 				memcpy(c->tz, tz, sizeof(tz));
 				return rc;
 			}
@@ -539,7 +537,7 @@ bad:
 
 /* ---- next ---- */
 
-static int day_matches(const struct fy_sim_cron *c, const struct tm *tm)
+static int day_matches(const struct fy_cron *c, const struct tm *tm)
 {
 	int dm = (c->dom >> tm->tm_mday) & 1, wm = (c->dow >> tm->tm_wday) & 1;
 	if (c->dom_star || c->dow_star)
@@ -548,7 +546,7 @@ static int day_matches(const struct fy_sim_cron *c, const struct tm *tm)
 }
 
 /* First naive (wall-clock, as if UTC) minute strictly after `after` that matches. */
-static time_t next_naive(const struct fy_sim_cron *c, time_t after)
+static time_t next_naive(const struct fy_cron *c, time_t after)
 {
 	time_t t = after - (after % 60 + 60) % 60 + 60;
 	struct tm tm;
@@ -588,7 +586,7 @@ static time_t next_naive(const struct fy_sim_cron *c, time_t after)
 	return -1;
 }
 
-time_t fy_sim_cron_next(const struct fy_sim_cron *c, const struct fy_sim_tz *tz, time_t after)
+time_t fy_cron_next(const struct fy_cron *c, const struct fy_tz *tz, time_t after)
 {
 	time_t naive;
 
@@ -596,25 +594,25 @@ time_t fy_sim_cron_next(const struct fy_sim_cron *c, const struct fy_sim_tz *tz,
 		return after + c->every;
 	if (!c->minute)
 		return -1;
-	naive = after + fy_sim_tz_offset(tz, after);
+	naive = after + fy_tz_offset(tz, after);
 	for (int guard = 0; guard < 1000; guard++) {
 		time_t l = next_naive(c, naive), best = -1, u;
 		long offs[3];
 
 		if (l < 0)
 			return -1;
-		offs[0] = fy_sim_tz_offset(tz, l - fy_sim_tz_offset(tz, l));
-		offs[1] = fy_sim_tz_offset(tz, l - 86400);
-		offs[2] = fy_sim_tz_offset(tz, l + 86400);
+		offs[0] = fy_tz_offset(tz, l - fy_tz_offset(tz, l));
+		offs[1] = fy_tz_offset(tz, l - 86400);
+		offs[2] = fy_tz_offset(tz, l + 86400);
 		for (int i = 0; i < 3; i++) {
 			u = l - offs[i];
-			if (u + fy_sim_tz_offset(tz, u) == l && u > after && (best < 0 || u < best))
+			if (u + fy_tz_offset(tz, u) == l && u > after && (best < 0 || u < best))
 				best = u;
 		}
 		if (best < 0) {
 			/* a wall-clock time skipped by a DST change: run just after the change */
 			u = l - offs[1];
-			if (u + fy_sim_tz_offset(tz, u) != l && u > after)
+			if (u + fy_tz_offset(tz, u) != l && u > after)
 				best = u;
 		}
 		if (best >= 0)
@@ -624,7 +622,7 @@ time_t fy_sim_cron_next(const struct fy_sim_cron *c, const struct fy_sim_tz *tz,
 	return -1;
 }
 
-time_t fy_sim_cron_last(const struct fy_sim_cron *c, const struct fy_sim_tz *tz, time_t earliest, time_t now,
+time_t fy_cron_last(const struct fy_cron *c, const struct fy_tz *tz, time_t earliest, time_t now,
 			int *missed)
 {
 	static const long windows[] = { 3600, 86400, 32L * 86400, 367L * 86400, 5L * 367 * 86400 };
@@ -632,7 +630,7 @@ time_t fy_sim_cron_last(const struct fy_sim_cron *c, const struct fy_sim_tz *tz,
 	int n = 0;
 
 	while (n <= 100) {
-		t = fy_sim_cron_next(c, tz, t);
+		t = fy_cron_next(c, tz, t);
 		if (t < 0 || t > now)
 			break;
 		last = t;
@@ -646,7 +644,7 @@ time_t fy_sim_cron_last(const struct fy_sim_cron *c, const struct fy_sim_tz *tz,
 		time_t found = -1;
 		t = now - windows[w] > earliest ? now - windows[w] : earliest;
 		for (int k = 0; k < 200000; k++) {
-			t = fy_sim_cron_next(c, tz, t);
+			t = fy_cron_next(c, tz, t);
 			if (t < 0 || t > now)
 				break;
 			found = t;
