@@ -200,6 +200,59 @@ static char *unpack(const char *p, size_t len, size_t raw_len)
 	return o;
 }
 
+struct fy_live_blob {
+	size_t len, raw_len;
+	int packed;
+	char s[];
+};
+
+struct fy_live_blob *fy_live_blob_new(const json_t *v)
+{
+	char *raw = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	size_t raw_len, len = 0;
+	char *p;
+	struct fy_live_blob *b;
+
+	if (!raw)
+		raw = fy_xstrdup("null");
+	raw_len = strlen(raw);
+	p = pack(raw, raw_len, &len);
+	b = fy_xmalloc(sizeof(*b) + (p ? len : raw_len) + 1);
+	b->raw_len = raw_len;
+	b->packed = p != NULL;
+	b->len = p ? len : raw_len;
+	memcpy(b->s, p ? p : raw, b->len + 1);
+	free(p);
+	free(raw);
+	return b;
+}
+
+json_t *fy_live_blob_parse(const struct fy_live_blob *b)
+{
+	json_error_t jerr;
+	json_t *o;
+	char *t;
+
+	if (!b)
+		return NULL;
+	if (!b->packed)
+		return json_loadb(b->s, b->len, JSON_DECODE_ANY, &jerr);
+	t = unpack(b->s, b->len, b->raw_len);
+	o = json_loadb(t, b->raw_len, JSON_DECODE_ANY, &jerr);
+	free(t);
+	return o;
+}
+
+size_t fy_live_blob_size(const struct fy_live_blob *b)
+{
+	return b ? sizeof(*b) + b->len + 1 : 0;
+}
+
+void fy_live_blob_free(struct fy_live_blob *b)
+{
+	free(b);
+}
+
 /* one managedFields entry with only what src/diff reads (managedFieldsManagers) */
 static json_t *trim_mf_entry(const json_t *ent)
 {

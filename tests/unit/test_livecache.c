@@ -206,6 +206,41 @@ void test_livecache__packing_round_trip(void)
 	fy_live_free(l);
 }
 
+void test_livecache__blob(void)
+{
+	json_t *o = J(CM), *got;
+	struct fy_live_blob *b = fy_live_blob_new(o);
+	char *a, *c;
+
+	/* exact (managedFields kept whole), smaller than the text */
+	got = fy_live_blob_parse(b);
+	FY_ASSERT(got && got != o && json_equal(got, o));
+	a = json_dumps(o, JSON_COMPACT);
+	c = json_dumps(got, JSON_COMPACT);
+	FY_ASSERT_STR(c, a);
+	FY_ASSERT(fy_live_blob_size(b) < strlen(a));
+	free(a);
+	free(c);
+	json_decref(got);
+	fy_live_blob_free(b);
+	json_decref(o);
+	/* any value; NULL */
+	o = json_string("x\ny");
+	b = fy_live_blob_new(o);
+	got = fy_live_blob_parse(b);
+	FY_ASSERT(json_equal(got, o));
+	json_decref(got);
+	json_decref(o);
+	fy_live_blob_free(b);
+	b = fy_live_blob_new(NULL);
+	got = fy_live_blob_parse(b);
+	FY_ASSERT(json_is_null(got));
+	json_decref(got);
+	fy_live_blob_free(b);
+	FY_ASSERT(fy_live_blob_parse(NULL) == NULL);
+	fy_live_blob_free(NULL);
+}
+
 void test_livecache__many_objects(void)
 {
 	struct fy_live *l = fy_live_new(NULL, "test", NULL, NULL);
