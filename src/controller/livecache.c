@@ -104,56 +104,55 @@ static char *obj_key(const json_t *obj)
  * last-applied annotations, and the same keys escaped inside the
  * last-applied value. About 40% off a small ConfigMap.
  */
-static const char *const frags[] = {
-	"\"kubectl.kubernetes.io/last-applied-configuration\":\"",
-	"\\\"argocd.argoproj.io/tracking-id\\\":\\\"",
-	"\"argocd.argoproj.io/tracking-id\":\"",
-	"\"app.kubernetes.io/instance\":\"",
-	"\"creationTimestamp\":\"",
-	"\"ownerReferences\":[{",
-	"\"resourceVersion\":\"",
-	"{\\\"apiVersion\\\":\\\"",
-	"\\\"annotations\\\":{",
-	"\\\",\\\"metadata\\\":{",
-	"\\\"namespace\\\":\\\"",
-	"\"annotations\":{",
-	"\"containers\":[{",
-	"{\"apiVersion\":\"",
-	"\\\",\\\"kind\\\":\\\"",
-	"\",\"metadata\":{",
-	"\\\"labels\\\":{",
-	"\"generation\":",
-	"\\\"name\\\":\\\"",
-	"\\\"data\\\":{",
-	"\\\"spec\\\":{",
-	"\"namespace\":\"",
-	"\"template\":{",
-	"\",\"kind\":\"",
-	"\"status\":{",
-	"\"labels\":{",
-	"\"image\":\"",
-	"\"name\":\"",
-	"\"data\":{",
-	"\"spec\":{",
-	"\"uid\":\"",
+/* a fragment and its length */
+#define FRAG(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *s;
+	size_t n;
+} frags[] = {
+	FRAG("\"kubectl.kubernetes.io/last-applied-configuration\":\""),
+	FRAG("\\\"argocd.argoproj.io/tracking-id\\\":\\\""),
+	FRAG("\"argocd.argoproj.io/tracking-id\":\""),
+	FRAG("\"app.kubernetes.io/instance\":\""),
+	FRAG("\"creationTimestamp\":\""),
+	FRAG("\"ownerReferences\":[{"),
+	FRAG("\"resourceVersion\":\""),
+	FRAG("{\\\"apiVersion\\\":\\\""),
+	FRAG("\\\"annotations\\\":{"),
+	FRAG("\\\",\\\"metadata\\\":{"),
+	FRAG("\\\"namespace\\\":\\\""),
+	FRAG("\"annotations\":{"),
+	FRAG("\"containers\":[{"),
+	FRAG("{\"apiVersion\":\""),
+	FRAG("\\\",\\\"kind\\\":\\\""),
+	FRAG("\",\"metadata\":{"),
+	FRAG("\\\"labels\\\":{"),
+	FRAG("\"generation\":"),
+	FRAG("\\\"name\\\":\\\""),
+	FRAG("\\\"data\\\":{"),
+	FRAG("\\\"spec\\\":{"),
+	FRAG("\"namespace\":\""),
+	FRAG("\"template\":{"),
+	FRAG("\",\"kind\":\""),
+	FRAG("\"status\":{"),
+	FRAG("\"labels\":{"),
+	FRAG("\"image\":\""),
+	FRAG("\"name\":\""),
+	FRAG("\"data\":{"),
+	FRAG("\"spec\":{"),
+	FRAG("\"uid\":\""),
 };
+#undef FRAG
 #define NFRAGS (sizeof(frags) / sizeof(frags[0]))
+_Static_assert(sizeof(frags) / sizeof(frags[0]) < 0x20, "fragments are the bytes 0x01-0x1f");
 
 /* packed copy of text (len bytes, NUL-terminated), *out_len its length;
  * NULL when text holds a byte the packing uses (then keep it as it is) */
 static char *pack(const char *text, size_t len, size_t *out_len)
 {
-	static size_t flen[NFRAGS];
-	static int init;
 	char *o = fy_xmalloc(len + 1);
 	size_t i = 0, n = 0, k;
 
-	if (!init) {
-		/* the same values from any thread: a benign race */
-		for (k = 0; k < NFRAGS; k++)
-			flen[k] = strlen(frags[k]);
-		init = 1;
-	}
 	while (i < len) {
 		unsigned char c = (unsigned char)text[i];
 		if (c >= 1 && c < 0x20) {
@@ -162,11 +161,12 @@ static char *pack(const char *text, size_t len, size_t *out_len)
 		}
 		if (c == '"' || c == '\\' || c == '{') {
 			for (k = 0; k < NFRAGS; k++)
-				if (flen[k] <= len - i && frags[k][0] == (char)c && !memcmp(text + i, frags[k], flen[k]))
+				if (frags[k].n <= len - i && frags[k].s[0] == (char)c &&
+				    !memcmp(text + i, frags[k].s, frags[k].n))
 					break;
 			if (k < NFRAGS) {
 				o[n++] = (char)(k + 1);
-				i += flen[k];
+				i += frags[k].n;
 				continue;
 			}
 		}
@@ -186,8 +186,8 @@ static char *unpack(const char *p, size_t len, size_t raw_len)
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
-		const char *f = c >= 1 && c <= NFRAGS ? frags[c - 1] : NULL;
-		size_t fl = f ? strlen(f) : 1;
+		const char *f = c >= 1 && c <= NFRAGS ? frags[c - 1].s : NULL;
+		size_t fl = f ? frags[c - 1].n : 1;
 		if (n + fl > raw_len)
 			break; /* cannot happen: raw_len was counted when packing */
 		if (f)
