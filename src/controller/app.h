@@ -163,7 +163,7 @@ int fy_app_rollback_operation(const struct fy_app *a, const json_t *app_obj, lon
  * the state has a hook row the written state of the same attempt
  * (startedAt, retryCount) lacks, so that a restart adopts the hook instead
  * of running it again; otherwise when it differs and since_ms reached
- * FY_APP_OP_PROGRESS_MS. A one-wave sync thus never writes Running.
+ * FY_APP_OP_PROGRESS_MS. A one-wave sync thus writes no progress.
  */
 int fy_app_op_progress_due(const json_t *state, const json_t *written, unsigned long long since_ms);
 

@@ -1880,8 +1880,21 @@ status_done:
 			op = fy_app_auto_operation(&a, new, heal, count);
 			json_decref(heal);
 			json_object_set_new(new, "operation", op);
-			/* SetAppOperation clears the previous operationState */
-			json_object_del(status, "operationState");
+			/*
+			 * SetAppOperation clears the previous operationState; the
+			 * Running state Argo CD writes when it picks the operation
+			 * up goes in the same write (its startedAt is then durable,
+			 * and the operation can be terminated at once)
+			 */
+			{
+				json_t *os = json_object();
+				char ts[40];
+				fy_rfc3339(now, ts, sizeof(ts));
+				json_object_set(os, "operation", op);
+				json_object_set_new(os, "phase", json_string("Running"));
+				json_object_set_new(os, "startedAt", json_string(ts));
+				json_object_set_new(status, "operationState", os);
+			}
 			set_condition(status, status, "SyncError", NULL);
 			fy_info(SUB, "app \"%s\": initiated automated sync to %s", name, revision);
 			fy_app_note(&ev, FY_APP_NOTE_OP, "OperationStarted", 0,
