@@ -1836,6 +1836,7 @@ status_done:
 			live2 = ov_managed(&ov, live, applied);
 			if (fy_compare(&a, targets, live2, &env, &after, &e2) == 0) {
 				cmp_status(status, old_status, &a, &after, revs, revision, targets, source_type, cm);
+				proj_mark_resources(json_object_get(status, "resources"), &proj, cl);
 				fy_cmp_release(&after);
 			}
 			fy_map_release(&ov.objs);
