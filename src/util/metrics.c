@@ -21,14 +21,17 @@ struct family {
 	struct family *next;
 	char *name;
 	char *help;
-	int histogram;
+	int type;              /* COUNTER, GAUGE, HISTOGRAM */
 	struct series *s;
 };
+
+enum { COUNTER, GAUGE, HISTOGRAM };
+static const char *const type_name[] = { "counter", "gauge", "histogram" };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct family *families;
 
-static struct series *find(const char *name, const char *help, int histogram, const char *labels)
+static struct series *find(const char *name, const char *help, int type, const char *labels)
 {
 	struct family *f;
 	for (f = families; f; f = f->next)
@@ -38,7 +41,7 @@ static struct series *find(const char *name, const char *help, int histogram, co
 		f = fy_xcalloc(1, sizeof(*f));
 		f->name = fy_xstrdup(name);
 		f->help = fy_xstrdup(help ? help : "");
-		f->histogram = histogram;
+		f->type = type;
 		/* keep families in registration order */
 		struct family **pp = &families;
 		while (*pp)
@@ -59,14 +62,28 @@ static struct series *find(const char *name, const char *help, int histogram, co
 void fy_metrics_counter_add(const char *name, const char *help, const char *labels, double v)
 {
 	pthread_mutex_lock(&mu);
-	find(name, help, 0, labels)->value += v;
+	find(name, help, COUNTER, labels)->value += v;
+	pthread_mutex_unlock(&mu);
+}
+
+void fy_metrics_gauge_set(const char *name, const char *help, const char *labels, double v)
+{
+	pthread_mutex_lock(&mu);
+	find(name, help, GAUGE, labels)->value = v;
+	pthread_mutex_unlock(&mu);
+}
+
+void fy_metrics_gauge_add(const char *name, const char *help, const char *labels, double v)
+{
+	pthread_mutex_lock(&mu);
+	find(name, help, GAUGE, labels)->value += v;
 	pthread_mutex_unlock(&mu);
 }
 
 void fy_metrics_observe(const char *name, const char *help, const char *labels, double v)
 {
 	pthread_mutex_lock(&mu);
-	struct series *s = find(name, help, 1, labels);
+	struct series *s = find(name, help, HISTOGRAM, labels);
 	s->value += v;
 	s->count++;
 	for (size_t i = 0; i < NB; i++)
@@ -102,10 +119,10 @@ void fy_metrics_render(struct fy_buf *out)
 	pthread_mutex_lock(&mu);
 	for (struct family *f = families; f; f = f->next) {
 		fy_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-			    f->histogram ? "histogram" : "counter");
+			    type_name[f->type]);
 		for (struct series *s = f->s; s; s = s->next) {
 			const char *sep = *s->labels ? "," : "";
-			if (!f->histogram) {
+			if (f->type != HISTOGRAM) {
 				fy_buf_addf(out, "%s{%s} %.17g\n", f->name, s->labels, s->value);
 				continue;
 			}

@@ -1,5 +1,5 @@
 /*
- * metrics.h - a process-wide registry of Prometheus counters and
+ * metrics.h - a process-wide registry of Prometheus counters, gauges and
  * histograms, for the figures that belong to one part but are exported by
  * another (in `ferry up` the API server's /metrics also shows the
  * controller's argocd_app_reconcile and the git client's
@@ -15,6 +15,9 @@
 #include "buf.h"
 
 void fy_metrics_counter_add(const char *name, const char *help, const char *labels, double v);
+/* Gauges: set to v, or move by v (a family is of the type it was first used as). */
+void fy_metrics_gauge_set(const char *name, const char *help, const char *labels, double v);
+void fy_metrics_gauge_add(const char *name, const char *help, const char *labels, double v);
 /* Histogram with the buckets 0.05 0.1 0.25 0.5 1 2 4 8 16 (seconds). */
 void fy_metrics_observe(const char *name, const char *help, const char *labels, double v);
 /* Append `key="escaped value"` (with a leading comma unless *out is empty). */

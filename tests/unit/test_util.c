@@ -48,6 +48,8 @@ void test_util_metrics__render(void)
 	fy_metrics_counter_add("fy_test_total", "help text", l, 1);
 	fy_metrics_observe("fy_test_seconds", "h", "", 0.3);
 	fy_metrics_observe("fy_test_seconds", "h", "", 3);
+	fy_metrics_gauge_set("fy_test_objects", "g", "server=\"x\"", 7);
+	fy_metrics_gauge_add("fy_test_objects", "g", "server=\"x\"", -2);
 	struct fy_buf b;
 	fy_buf_init(&b, 0);
 	fy_metrics_render(&b);
@@ -57,5 +59,6 @@ void test_util_metrics__render(void)
 	FY_ASSERT(strstr(b.buf, "fy_test_seconds_bucket{le=\"0.5\"} 1\n") != NULL);
 	FY_ASSERT(strstr(b.buf, "fy_test_seconds_bucket{le=\"+Inf\"} 2\n") != NULL);
 	FY_ASSERT(strstr(b.buf, "fy_test_seconds_count{} 2\n") != NULL);
+	FY_ASSERT(strstr(b.buf, "# TYPE fy_test_objects gauge\nfy_test_objects{server=\"x\"} 5\n") != NULL);
 	fy_buf_release(&b);
 }
