@@ -179,6 +179,12 @@ test_expect_success 'deleting an app with the resources finalizer deletes its re
 	! K -n ml-production get deploy model-server 2>/dev/null
 '
 
+test_expect_success 'watch the Applications from here on' '
+	(K -n argocd get app -w -o json --output-watch-events >appwatch.json 2>/dev/null &
+	 echo $! >>"$TRASH/.pids"; echo $! >appwatch.pid) &&
+	sleep 1
+'
+
 test_expect_success 'staging and production apps from one repository' '
 	for env in staging production; do
 		cat >$env.yaml <<-EOF
@@ -207,6 +213,28 @@ test_expect_success 'staging and production apps from one repository' '
 	K -n ml-staging get deploy stg-model-server &&
 	test "$(app_field model-server-staging "{.spec.project}")" = "" &&
 	wait_for 20 sh -c "kubectl --kubeconfig $kube_KC -n ml-production get deploy model-server"
+'
+
+# the controller's writes of one app, from the watch: {op, phase, sync, retry}
+app_writes() {
+	jq -s -c "[.[] | select(.type == \"MODIFIED\" and .object.metadata.name == \"$1\") | .object |
+		{op: (.operation != null), phase: .status.operationState.phase, sync: .status.sync.status,
+		 retry: (.status.operationState.retryCount // 0)}]" appwatch.json
+}
+
+test_expect_success 'an automated sync is two Application writes: start (status, operation, Running), end' '
+	sleep 1 && kill "$(cat appwatch.pid)" &&
+	app_writes model-server-production >prod &&
+	app_writes model-server-staging >stg &&
+	cat prod stg &&
+	# its namespace exists: one attempt, exactly the two writes (then only health moves)
+	test "$(jq "[.[] | select(.op)] | length" prod)" = 1 &&
+	test "$(jq -c ".[0]" prod)" = "{\"op\":true,\"phase\":\"Running\",\"sync\":\"OutOfSync\",\"retry\":0}" &&
+	test "$(jq -c ".[1]" prod)" = "{\"op\":false,\"phase\":\"Succeeded\",\"sync\":\"Synced\",\"retry\":0}" &&
+	# the staging namespace came later: a retry shows as progress, the end is still one write
+	test "$(jq -c ".[0].phase" stg)" = "\"Running\"" &&
+	test "$(jq "[.[] | select(.op)] | length" stg)" -le "$(jq "[.[].retry] | max + 1" stg)" &&
+	test "$(jq -c "[.[] | select(.op | not)][0] | [.phase, .sync]" stg)" = "[\"Succeeded\",\"Synced\"]"
 '
 
 test_expect_success 'manual sync policy: OutOfSync until .operation is patched' '
