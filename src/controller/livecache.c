@@ -44,7 +44,7 @@ struct fy_live {
 	struct fy_map objs;     /* key -> struct entry */
 	struct fy_map by_inst;  /* inst -> struct fy_map* (set of keys) */
 	struct fy_map by_owner; /* owner uid -> struct fy_map* (set of keys) */
-	struct fy_map by_uid;   /* uid -> key (strdup) */
+	struct fy_map by_uid;   /* uid -> struct entry (held by objs) */
 	struct fy_map kinds;    /* "group/Kind" -> struct kindinfo */
 	int keep_all;           /* keep the text of every object (no client to fetch with) */
 	int stopping;
@@ -363,8 +363,8 @@ static void unindex(struct fy_live *l, const char *key, struct entry *e)
 		set_del(&l->by_inst, e->inst, key);
 	for (char **o = e->owners; o && *o; o++)
 		set_del(&l->by_owner, *o, key);
-	if (e->uid && *e->uid)
-		free(fy_map_del(&l->by_uid, e->uid));
+	if (e->uid && *e->uid && fy_map_get(&l->by_uid, e->uid) == e)
+		fy_map_del(&l->by_uid, e->uid);
 }
 
 /* the instance owning the object at key (walking owner uids up), malloc'd or NULL; mu held */
@@ -378,8 +378,7 @@ static char *owning_instance(struct fy_live *l, const struct entry *e, int *leve
 		*level = 0;
 		if (!cur->owners || !cur->owners[0])
 			return NULL;
-		const char *k = fy_map_get(&l->by_uid, cur->owners[0]);
-		cur = k ? fy_map_get(&l->objs, k) : NULL;
+		cur = fy_map_get(&l->by_uid, cur->owners[0]);
 	}
 	return NULL;
 }
@@ -482,7 +481,7 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 		if (**o)
 			set_add(&l->by_owner, *o, key);
 	if (*e->uid)
-		free(fy_map_put(&l->by_uid, e->uid, fy_xstrdup(key)));
+		fy_map_put(&l->by_uid, e->uid, e);
 	pthread_mutex_unlock(&l->mu);
 
 	/* an object that stopped being managed still tells its former app */
@@ -676,8 +675,6 @@ void fy_live_free(struct fy_live *l)
 	fy_map_release(&l->objs);
 	free_index(&l->by_inst);
 	free_index(&l->by_owner);
-	for (it = NULL; (it = fy_map_next(&l->by_uid, it));)
-		free(it->val);
 	fy_map_release(&l->by_uid);
 	pthread_mutex_destroy(&l->mu);
 	free(l->name);

@@ -241,6 +241,64 @@ void test_livecache__blob(void)
 	fy_live_blob_free(NULL);
 }
 
+struct notes {
+	int n, level;
+	char last[64];
+};
+
+static void on_note(void *ud, const char *inst, int level)
+{
+	struct notes *n = ud;
+	n->n++;
+	n->level = level;
+	snprintf(n->last, sizeof(n->last), "%s", inst);
+}
+
+#define OBJ(kind, name, uid, extra)                                                                            \
+	"{\"apiVersion\":\"apps/v1\",\"kind\":\"" kind "\",\"metadata\":{\"name\":\"" name "\",\"namespace\":\"p\"," \
+	"\"uid\":\"" uid "\"" extra "}}"
+#define TRACK ",\"annotations\":{\"argocd.argoproj.io/tracking-id\":\"app1:apps/Deployment:p/web\"}"
+
+/* the owner index follows an object recreated under the same name (new uid) and forgets deleted ones */
+void test_livecache__owner_index_recreated(void)
+{
+	struct notes n = { 0, -1, "" };
+	struct fy_live *l = fy_live_new(NULL, "test", on_note, &n);
+	json_t *dep1 = J(OBJ("Deployment", "web", "u1", TRACK));
+	json_t *dep2 = J(OBJ("Deployment", "web", "u2", TRACK));
+	json_t *rs1 = J(OBJ("ReplicaSet", "web-1", "r1", ",\"ownerReferences\":[{\"uid\":\"u1\"}]"));
+	json_t *rs2 = J(OBJ("ReplicaSet", "web-2", "r2", ",\"ownerReferences\":[{\"uid\":\"u2\"}]"));
+	json_t *arr;
+
+	fy_live_event(l, FY_KC_ADDED, dep1);
+	fy_live_event(l, FY_KC_ADDED, rs1);
+	FY_ASSERT_STR(n.last, "app1");
+	FY_ASSERT_INT(n.level, 0);
+	/* recreated: new uid; the old child no longer reaches the app, the new one does */
+	fy_live_event(l, FY_KC_MODIFIED, dep2);
+	n.last[0] = 0;
+	fy_live_event(l, FY_KC_MODIFIED, rs1);
+	FY_ASSERT_STR(n.last, "");
+	fy_live_event(l, FY_KC_ADDED, rs2);
+	FY_ASSERT_STR(n.last, "app1");
+	arr = fy_live_children(l, "u2");
+	FY_ASSERT_INT(json_array_size(arr), 1);
+	json_decref(arr);
+	/* deleted owner: its children are orphans (no stale index entry is followed) */
+	fy_live_event(l, FY_KC_DELETED, dep2);
+	n.last[0] = 0;
+	fy_live_event(l, FY_KC_MODIFIED, rs2);
+	FY_ASSERT_STR(n.last, "");
+	fy_live_event(l, FY_KC_DELETED, rs1);
+	fy_live_event(l, FY_KC_DELETED, rs2);
+	FY_ASSERT_INT(fy_live_count(l), 0);
+	fy_live_free(l);
+	json_decref(dep1);
+	json_decref(dep2);
+	json_decref(rs1);
+	json_decref(rs2);
+}
+
 void test_livecache__many_objects(void)
 {
 	struct fy_live *l = fy_live_new(NULL, "test", NULL, NULL);
