@@ -16,8 +16,10 @@
 
 /*
  * One cached object: its compact form (fy_live_compact: compact JSON
- * text, managedFields trimmed) and what the indexes need. A tree is
- * parsed from the text on demand (fy_live_get, _managed, _children).
+ * text, managedFields trimmed), packed (pack()), and what the indexes
+ * need, in one allocation. A tree is parsed from the text on demand
+ * (fy_live_get, _managed, _children). Objects that are neither managed
+ * nor children keep no text (fy_live_get reads them from the cluster).
  */
 struct entry {
 	size_t len;      /* of the packed text (pack()) */
