@@ -27,7 +27,8 @@
 # write count holds only the controller's writes), CTRLBENCH_KEEP (1 keeps the
 # work directory), CTRLBENCH_PERF (a file: `perf record -g` of the controller
 # during the no-op refresh, one file per size: FILE.N; CTRLBENCH_PERF_CG the
-# call-graph mode, default dwarf), KUBECTL (default kubectl).
+# call-graph mode, default dwarf; CTRLBENCH_PERF_COLD=1 records the cold sync
+# instead, at 49 Hz), KUBECTL (default kubectl).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 FERRY=${FERRY:-build/ferry}
@@ -383,6 +384,12 @@ run_size() {
 		kb list "file://$D/repo" "$b" "$c" $ns > "$D/apps-$b.json"
 	done
 	rv0=$(kb rv)
+	PPID_REC=
+	if [ -n "${CTRLBENCH_PERF:-}" ] && [ "${CTRLBENCH_PERF_COLD:-0}" = 1 ]; then
+		perf record -q --call-graph "${CTRLBENCH_PERF_CG:-dwarf}" -F 49 -p $CPID -o "$CTRLBENCH_PERF.$N" >/dev/null 2>&1 &
+		PPID_REC=$!
+		sleep 0.3
+	fi
 	T0=$(now)
 	export T0
 	cpuc0=$(kb cpu $CPID)
@@ -391,6 +398,7 @@ run_size() {
 	done
 	cold=$(kb wait-synced "$N" "$TMO" $CPID)
 	cpuc1=$(kb cpu $CPID)
+	[ -n "$PPID_REC" ] && { kill -INT $PPID_REC 2>/dev/null; wait $PPID_REC 2>/dev/null; }
 	echo "  cold sync: $cold"
 	# let the operations and the last status writes settle
 	sleep 3
@@ -406,7 +414,7 @@ run_size() {
 		sleep 0.3
 	fi
 	PPID_REC=
-	if [ -n "${CTRLBENCH_PERF:-}" ]; then
+	if [ -n "${CTRLBENCH_PERF:-}" ] && [ "${CTRLBENCH_PERF_COLD:-0}" != 1 ]; then
 		perf record -q --call-graph "${CTRLBENCH_PERF_CG:-dwarf}" -F 499 -p $CPID -o "$CTRLBENCH_PERF.$N" >/dev/null 2>&1 &
 		PPID_REC=$!
 		sleep 0.3

@@ -498,7 +498,7 @@ json_t *fy_render_cache_render_typed(struct fy_render_cache *c, const char *repo
 		if (hit)
 			*hit = 1;
 	} else {
-		val = fy_render_source(source, vfs, opts, NULL, err);
+		val = fy_render_source_as(source, vfs, opts, type, err);
 		if (val)
 			fy_render_cache_put(c, key, val, NULL);
 	}

@@ -190,21 +190,15 @@ static int stamp(json_t *objs, const struct fy_render_opts *o, struct fy_err *er
 	return rc;
 }
 
-json_t *fy_render_source(const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
-			 enum fy_render_type *type_out, struct fy_err *err)
+/* render source as type (the caller checked the source) */
+static json_t *render_as(const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			 enum fy_render_type type, struct fy_err *err)
 {
-	enum fy_render_type type;
 	char *path = NULL;
 	char **env = NULL;
 	json_t *raw = NULL, *out = NULL;
 	int rc;
 
-	if ((rc = fy_render_check_source(source, err)))
-		return NULL;
-	if ((rc = fy_render_detect(source, vfs, &type, err)))
-		return NULL;
-	if (type_out)
-		*type_out = type;
 	if (type == FY_RENDER_PLUGIN) {
 		fy_err_set(err, FY_EUNSUPPORTED, "config management plugins are not supported");
 		return NULL;
@@ -270,6 +264,28 @@ out:
 	fy_render_env_free(env);
 	free(path);
 	return out;
+}
+
+json_t *fy_render_source(const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			 enum fy_render_type *type_out, struct fy_err *err)
+{
+	enum fy_render_type type;
+
+	if (fy_render_check_source(source, err))
+		return NULL;
+	if (fy_render_detect(source, vfs, &type, err))
+		return NULL;
+	if (type_out)
+		*type_out = type;
+	return render_as(source, vfs, opts, type, err);
+}
+
+json_t *fy_render_source_as(const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			    enum fy_render_type type, struct fy_err *err)
+{
+	if (fy_render_check_source(source, err))
+		return NULL;
+	return render_as(source, vfs, opts, type, err);
 }
 
 json_t *fy_render_dir(const json_t *source, const char *dir, const struct fy_render_opts *opts,

@@ -77,6 +77,13 @@ int fy_render_detect(const json_t *source, struct fy_vfs *vfs, enum fy_render_ty
 json_t *fy_render_source(const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
 			 enum fy_render_type *type_out, struct fy_err *err);
 
+/*
+ * Same, as type (what fy_render_detect gave for this source and tree:
+ * the render cache keeps it, so that a miss does not detect twice).
+ */
+json_t *fy_render_source_as(const json_t *source, struct fy_vfs *vfs, const struct fy_render_opts *opts,
+			    enum fy_render_type type, struct fy_err *err);
+
 /* Same, for a directory on disk (the repository root is dir). */
 json_t *fy_render_dir(const json_t *source, const char *dir, const struct fy_render_opts *opts,
 		      enum fy_render_type *type_out, struct fy_err *err);
