@@ -388,6 +388,7 @@ static struct cluster *cluster_add(struct ctrl *c, const char *name, const char 
 	cl->kc = kc;
 	cl->owned_kc = owned;
 	cl->live = fy_live_new(kc, name, live_notify, c);
+	fy_live_set_server(cl->live, server);
 	if (fy_live_start(cl->live, &err)) {
 		fy_warn(SUB, "cluster \"%s\": %s", name, err.msg);
 		cl->failed = 1;

@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/map.h"
 #include "util/timeutil.h"
+#include "util/metrics.h"
 #include "util/xalloc.h"
 
 /*
@@ -50,6 +51,7 @@ struct fy_live {
 	struct fy_map kinds;    /* "group/Kind" -> struct kindinfo */
 	int keep_all;           /* keep the text of every object (no client to fetch with) */
 	int stopping;
+	char mlabels[300];      /* server="..." for the cluster metrics; "" = none */
 };
 
 /* Argo CD's default resource.exclusions, plus kinds no app manages */
@@ -408,6 +410,41 @@ static int is_crd(const json_t *obj)
 
 static void start_watches(struct fy_live *l, int refresh);
 
+/* Argo CD's cluster cache metrics for one watch event of the object at key */
+static void count_event(struct fy_live *l, const char *key)
+{
+	char labels[600], group[256], kind[256];
+	const char *s1, *s2;
+	size_t n;
+
+	if (!*l->mlabels)
+		return;
+	s1 = strchr(key, '/');
+	s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	if (!s2 || (size_t)(s1 - key) >= sizeof(group) || (size_t)(s2 - s1 - 1) >= sizeof(kind))
+		return;
+	memcpy(group, key, (size_t)(s1 - key));
+	group[s1 - key] = 0;
+	memcpy(kind, s1 + 1, (size_t)(s2 - s1 - 1));
+	kind[s2 - s1 - 1] = 0;
+	snprintf(labels, sizeof(labels), "%s", l->mlabels);
+	fy_metrics_label(labels, sizeof(labels), "group", group);
+	fy_metrics_label(labels, sizeof(labels), "kind", kind);
+	fy_metrics_counter_add("argocd_cluster_events_total", "Number of processes k8s resource events.", labels, 1);
+	pthread_mutex_lock(&l->mu);
+	n = l->objs.n;
+	pthread_mutex_unlock(&l->mu);
+	fy_metrics_gauge_set("argocd_cluster_api_resource_objects", "Number of k8s resource objects in the cache.",
+			     l->mlabels, (double)n);
+}
+
+void fy_live_set_server(struct fy_live *l, const char *server)
+{
+	l->mlabels[0] = 0;
+	if (server && *server)
+		fy_metrics_label(l->mlabels, sizeof(l->mlabels), "server", server);
+}
+
 void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 {
 	struct entry *e, *old;
@@ -429,6 +466,7 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 			notify_entry(l, old);
 			entry_free(old);
 		}
+		count_event(l, key);
 		free(key);
 		return;
 	}
@@ -495,6 +533,7 @@ void fy_live_event(struct fy_live *l, enum fy_kc_event type, json_t *obj)
 		fy_kc_discovery_invalidate(l->kc);
 		start_watches(l, 1);
 	}
+	count_event(l, key);
 	free(key);
 }
 
@@ -567,7 +606,11 @@ static void start_watches(struct fy_live *l, int refresh)
 		}
 		pthread_mutex_lock(&l->mu);
 		fy_map_put(&l->kinds, gk, ki);
+		size_t nkinds = l->kinds.n;
 		pthread_mutex_unlock(&l->mu);
+		if (*l->mlabels)
+			fy_metrics_gauge_set("argocd_cluster_api_resources", "Number of monitored kubernetes API resources.",
+					     l->mlabels, (double)nkinds);
 	}
 	free(rs);
 	pthread_mutex_unlock(&start_mu);

@@ -58,6 +58,11 @@ int fy_live_synced(struct fy_live *l);
 int fy_live_wait_synced(struct fy_live *l, int timeout_ms);
 /* The cluster name given at creation. */
 const char *fy_live_name(const struct fy_live *l);
+/* Export Argo CD's cluster cache metrics (argocd_cluster_api_resource_objects,
+ * argocd_cluster_api_resources, argocd_cluster_events_total) for this cache
+ * in the process-wide registry (util/metrics.h), labelled server="server".
+ * Call before fy_live_start. */
+void fy_live_set_server(struct fy_live *l, const char *server);
 /* Number of objects held. */
 size_t fy_live_count(struct fy_live *l);
 /* Bytes of object text held (the compact forms), for logs and tests. */

@@ -28,6 +28,9 @@ test_expect_success 'an app syncs and its reconciles and git requests are counte
 	curl -s http://127.0.0.1:$MPORT/metrics > m &&
 	grep -q "^argocd_app_reconcile_count{namespace=\"argocd\"}" m &&
 	grep -q "^argocd_git_request_total{repo=\"file://.*request_type=\"ls-remote\"}" m &&
+	grep -q "^argocd_cluster_api_resource_objects{server=\"https://kubernetes.default.svc\"} [1-9]" m &&
+	grep -q "^argocd_cluster_api_resources{server=\"https://kubernetes.default.svc\"} [1-9]" m &&
+	grep -q "^argocd_cluster_events_total{server=\"https://kubernetes.default.svc\",group=\"\",kind=\"ConfigMap\"} [1-9]" m &&
 	test "$(curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:$MPORT/other)" = 404
 '
 test_done
