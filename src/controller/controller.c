@@ -988,10 +988,9 @@ static long run_operation(const struct fy_app *a, const json_t *obj, json_t *new
 		if (!strcmp(phase, "Succeeded") && !json_is_true(json_object_get(sync, "dryRun")) &&
 		    json_array_size(json_object_get(sync, "resources")) == 0) {
 			json_t *hist = json_object_get(status, "history");
-			if (!json_is_array(hist)) {
-				hist = json_array();
-				json_object_set_new(status, "history", hist);
-			}
+			/* a copy: new's status members are shared with the cached app (app_for_write) */
+			hist = json_is_array(hist) ? json_deep_copy(hist) : json_array();
+			json_object_set_new(status, "history", hist);
 			fy_app_history_append(hist, res.operation_state, a->history_limit, time(NULL));
 			if (json_array_size(hist) == 0)
 				json_object_del(status, "history");
@@ -1509,6 +1508,29 @@ static uint64_t memo_status_hash(const json_t *status)
 	return json_hash(json_object_get(hl, "message"), h);
 }
 
+/*
+ * The object a reconcile builds its write in: obj's top level, metadata
+ * and status.sync copied, the other members of status shared with obj
+ * (the cached Application, read-only). A member of new's status is
+ * replaced, never modified in place (history is copied before an entry is
+ * added); deep-copying the whole Application was a seventh of a no-op
+ * refresh's CPU.
+ */
+static json_t *app_for_write(const json_t *obj)
+{
+	json_t *n = json_copy((json_t *)obj);
+	const json_t *st = json_object_get(obj, "status");
+
+	json_object_set_new(n, "metadata", json_deep_copy(json_object_get(obj, "metadata")));
+	if (json_is_object(st)) {
+		json_t *s2 = json_copy((json_t *)st);
+		if (json_object_get(st, "sync"))
+			json_object_set_new(s2, "sync", json_deep_copy(json_object_get(st, "sync")));
+		json_object_set_new(n, "status", s2);
+	}
+	return n;
+}
+
 static void reconcile(struct ctrl *c, const char *name, int level)
 {
 	json_t *obj, *new = NULL, *status, *targets = NULL, *revs = NULL, *live = NULL, *cm = NULL;
@@ -1559,7 +1581,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 		finalize(c, &a, obj);
 		goto out_app;
 	}
-	new = json_deep_copy(obj);
+	new = app_for_write(obj);
 	old_status = json_object_get(obj, "status");
 	status = json_object_get(new, "status");
 	if (!json_is_object(status)) {
