@@ -511,7 +511,8 @@ static void crd_register(struct fy_reg *reg, json_t *crd)
 		char key[512];
 		snprintf(key, sizeof(key), "%s/%s/%s", group, jstr(v, "name"), plural);
 		struct fy_kind *k = fy_map_get(&reg->by_res, key);
-		if (!k || strcmp(k->kind, kind) || k->namespaced != namespaced) {
+		int known = k && !strcmp(k->kind, kind) && k->namespaced == namespaced;
+		if (!known) {
 			k = fy_kind_new(group, jstr(v, "name"), kind, plural, namespaced);
 			if (json_string_value(json_object_get(names, "listKind"))) {
 				free(k->list_kind);
@@ -533,7 +534,10 @@ static void crd_register(struct fy_reg *reg, json_t *crd)
 		json_t *sub = json_object_get(v, "subresources");
 		k->has_status = json_object_get(sub, "status") != NULL;
 		k->has_scale = json_object_get(sub, "scale") != NULL;
-		add_kind(reg, k);
+		if (known)	/* an update of the CRD: reg->kinds holds it already */
+			fy_map_put(&reg->kinds_active, key, (void *)1);
+		else
+			add_kind(reg, k);
 		if (!cols && json_is_array(json_object_get(v, "additionalPrinterColumns")))
 			cols = json_object_get(v, "additionalPrinterColumns");
 	}

@@ -92,6 +92,11 @@ test_expect_success 'CRD then a custom resource of it' '
 	$K -n e2e get models > m.out && grep -q "FRAMEWORK" m.out && grep -q pytorch m.out &&
 	$K -n e2e get mdl sentiment -o jsonpath="{.spec.version}" | grep -q v1.2.0
 '
+test_expect_success 'an updated CRD keeps serving its kind (one kind entry, freed once at stop)' '
+	$K label crd models.ml.example.com e2e=updated &&
+	$K annotate crd models.ml.example.com e2e=again &&
+	$K -n e2e get mdl sentiment -o jsonpath="{.spec.version}" | grep -q v1.2.0
+'
 test_expect_success 'deleting a CRD removes its objects' '
 	$K delete crd models.ml.example.com &&
 	test_must_fail $K -n e2e get models 2>/dev/null
