@@ -59,7 +59,26 @@ test_expect_failure() {
 	return 0
 }
 
+# pids_alive: 0 if a process of $TRASH/.pids still runs (zombies do not count)
+pids_alive() {
+	for p in $(cat "$TRASH/.pids" 2>/dev/null); do
+		st=$(ps -o stat= -p "$p" 2>/dev/null) || continue
+		case $st in Z*|"") ;; *) return 0 ;; esac
+	done
+	return 1
+}
+
 test_done() {
+	# every script ends the same way: its processes stop on SIGTERM (a
+	# sanitizer build reports at exit) and no log holds a sanitizer report
+	if [ -s "$TRASH/.pids" ]; then
+		test_expect_success 'its processes stop on SIGTERM; no sanitizer report in any log' '
+			for p in $(cat .pids); do kill "$p" 2>/dev/null; done
+			n=0; while pids_alive && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+			! pids_alive &&
+			! grep -E -l "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" /dev/null $(find . -name "*.log" -o -name "*.err" -o -name "*.out" | grep -v "^./.out$")
+		'
+	fi
 	echo "$TEST_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]
 }
