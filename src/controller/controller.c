@@ -1589,6 +1589,7 @@ static void reconcile(struct ctrl *c, const char *name, int level)
 	long requeue_ms = 0, period_s, jitter_s, grace;
 	struct fy_app_notes ev;
 	json_t *eobj = NULL; /* obj with the operation's unwritten progress */
+	json_t *inline_obj = NULL; /* obj with the automated operation just started (run_inline) */
 	uint64_t mkey = 0, live_gen = 0;
 	int memo_hit = 0;
 	uint64_t fresh_ms;   /* a forced resolve reads refs newer than this */
@@ -1818,6 +1819,7 @@ status_done:
 	}
 
 	/* the operation */
+again:
 	if (a.operation) {
 		json_t *osrcs = NULL, *opins = NULL, *otargets = NULL, *orevs = NULL, *oapp = NULL;
 		struct fy_cmp ocmp;
@@ -1835,7 +1837,7 @@ status_done:
 			eobj = json_deep_copy(obj);
 			json_object_set_new(json_object_get(eobj, "status"), "operationState", pend);
 		} else {
-			eobj = json_incref(obj);
+			eobj = json_incref(inline_obj ? inline_obj : obj);
 		}
 		if (!op_sources(&a, json_object_get(eobj, "status"), revs, &osrcs, &opins)) {
 			/* the operation syncs another revision or source: render and compare it */
@@ -1955,8 +1957,8 @@ status_done:
 			 * up goes in the same write (its startedAt is then durable,
 			 * and the operation can be terminated at once)
 			 */
+			json_t *os = json_object();
 			{
-				json_t *os = json_object();
 				char ts[40];
 				fy_rfc3339(now, ts, sizeof(ts));
 				json_object_set(os, "operation", op);
@@ -1970,6 +1972,23 @@ status_done:
 				    fy_xasprintf("Initiated automated sync to '%s'", revision));
 			op_forget(st);
 			requeue_ms = 50;
+			/*
+			 * run_inline: without hooks, the operation's first step runs
+			 * now, so a sync that ends in one step is written once (status,
+			 * operationState, history) with one Event. If it does not end,
+			 * this write carries the start as before. With hooks the start
+			 * is written first: a hook's attempt must be durable before it
+			 * is created (no hook runs twice after a crash).
+			 */
+			if (!json_array_size(cmp.hooks) && !inline_obj) {
+				inline_obj = json_deep_copy(obj);
+				json_object_set(inline_obj, "operation", op);
+				if (!json_is_object(json_object_get(inline_obj, "status")))
+					json_object_set_new(inline_obj, "status", json_object());
+				json_object_set(json_object_get(inline_obj, "status"), "operationState", os);
+				a.operation = json_incref(op);
+				goto again;
+			}
 		} else if (as == FY_AUTOSYNC_WAIT) {
 			requeue_ms = wait_s * 1000 + 100;
 		} else if (as == FY_AUTOSYNC_ERROR) {
@@ -2031,6 +2050,7 @@ out_nostate:
 	fy_health_config_release(&hcfg);
 	json_decref(obj);
 	json_decref(eobj);
+	json_decref(inline_obj);
 	json_decref(new);
 	json_decref(targets);
 	json_decref(revs);
