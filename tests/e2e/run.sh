@@ -1,10 +1,17 @@
 #!/bin/sh
-# run.sh FERRY_BINARY - run every tests/e2e/t*.sh, sum their counts.
+# run.sh FERRY_BINARY [NAME...] - run every tests/e2e/t*.sh (or those whose
+# file name starts with one of the NAMEs, e.g. t5001), sum their counts.
 F=${1:-build/ferry}
 case $F in /*) ;; *) F=$(pwd)/$F ;; esac
+[ $# -gt 0 ] && shift
 pass=0 fail=0
 for t in tests/e2e/t[0-9]*.sh; do
 	[ -e "$t" ] || continue
+	if [ $# -gt 0 ]; then
+		sel=0
+		for n in "$@"; do case $(basename "$t") in "$n"*) sel=1 ;; esac; done
+		[ $sel = 1 ] || continue
+	fi
 	out=$(FERRY=$F timeout 900 sh "$t" 2>&1)
 	rc=$?
 	echo "$out"
