@@ -5,7 +5,8 @@
 _ferry_words() {
 	case "$1" in
 	"") echo "up kube controller server render login logout app appset cluster repo proj version" ;;
-	app) echo "list get history sync wait rollback diff delete create set manifests terminate-op" ;;
+	app) echo "list get history sync wait rollback diff delete create set manifests terminate-op resources patch patch-resource delete-resource actions" ;;
+	appset) echo "list get create delete" ;;
 	cluster|repo) echo "add list rm" ;;
 	proj) echo "list get create" ;;
 	esac
@@ -27,6 +28,14 @@ _ferry_flags() {
 	"app delete") echo "-l --selector --cascade -p --propagation-policy -y --yes --wait $g" ;;
 	"app create"|"app set") echo "--repo --path --revision --dest-server --dest-name --dest-namespace --project --sync-policy --self-heal --auto-prune --directory-recurse --sync-option -f --file --upsert --label $g" ;;
 	"app manifests") echo "--source --revision $g" ;;
+	"app resources") echo "-o --output --orphaned $g" ;;
+	"app patch") echo "--patch --type $g" ;;
+	"app patch-resource") echo "--patch --patch-type --kind --group --namespace --resource-name $g" ;;
+	"app delete-resource") echo "--kind --group --namespace --resource-name --force --orphan $g" ;;
+	"app actions") echo "--kind --group --namespace --resource-name -o --output $g" ;;
+	"appset list"|"appset get") echo "-o --output $g" ;;
+	"appset create") echo "--upsert -o --output $g" ;;
+	"appset delete") echo "-y --yes $g" ;;
 	"cluster add") echo "--kubeconfig --name --project --namespace --upsert -y --yes $g" ;;
 	"cluster list"|"repo list"|"proj list"|"proj get") echo "-o --output $g" ;;
 	"repo add") echo "--type --name --username --password --ssh-private-key-path --insecure-skip-server-verification --project --upsert $g" ;;

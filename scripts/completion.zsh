@@ -25,6 +25,8 @@ _ferry_app() {
 		'sync:sync an application' 'wait:wait for a state' 'rollback:roll back to a deployment'
 		'diff:live versus target' 'delete:delete applications' 'create:create an application'
 		'set:change the spec' 'manifests:print manifests' 'terminate-op:terminate the operation'
+		'resources:list the resources' 'patch:patch the application' 'patch-resource:patch a resource'
+		'delete-resource:delete a resource' 'actions:list or run resource actions'
 	)
 	if (( CURRENT == 2 )); then
 		_describe 'app command' subs
@@ -81,6 +83,13 @@ _ferry() {
 			local -a s; s=('add:add' 'list:list' 'rm:remove'); _describe 'command' s
 		else
 			_arguments $_ferry_global $_ferry_out '*:argument:'
+		fi ;;
+	appset)
+		if (( CURRENT == 2 )); then
+			local -a s; s=('list:list application sets' 'get:show an application set' 'create:create from a file'
+				'delete:delete an application set'); _describe 'command' s
+		else
+			_arguments $_ferry_global $_ferry_out '--upsert' {-y,--yes} '*:argument:_files'
 		fi ;;
 	proj)
 		if (( CURRENT == 2 )); then

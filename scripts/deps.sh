@@ -4,7 +4,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev git curl ca-certificates
 libgit2-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev
 libluajit-5.1-dev libsqlite3-dev libssl-dev libjq-dev libjsonnet-dev libcrypt-dev
-python3 python3-kubernetes python3-yaml unzip strace hyperfine time jq"
+python3 python3-kubernetes python3-yaml unzip strace hyperfine time jq zsh"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

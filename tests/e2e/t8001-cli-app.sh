@@ -250,11 +250,24 @@ test_expect_success 'bash completion: verbs, flags and application names' '
 	PATH=$(dirname "$FERRY"):$PATH bash -c ". $ROOT/scripts/completion.bash
 		COMP_WORDS=(ferry app ro); COMP_CWORD=2; _ferry; echo \${COMPREPLY[*]}
 		COMP_WORDS=(ferry app sync --as); COMP_CWORD=3; _ferry; echo \${COMPREPLY[*]}
-		COMP_WORDS=(ferry app get fraud); COMP_CWORD=3; _ferry; echo \${COMPREPLY[*]}" > out &&
+		COMP_WORDS=(ferry app get fraud); COMP_CWORD=3; _ferry; echo \${COMPREPLY[*]}
+		COMP_WORDS=(ferry appset c); COMP_CWORD=2; _ferry; echo \${COMPREPLY[*]}
+		COMP_WORDS=(ferry app act); COMP_CWORD=2; _ferry; echo \${COMPREPLY[*]}" > out &&
 	test_cmp - out <<-EOT
 	rollback
 	--async
 	fraud-detector
+	create
+	actions
+	EOT
+'
+test_expect_success 'zsh completion loads under compinit and registers _ferry (its answers are not driven here)' '
+	command -v zsh > /dev/null || return 0
+	zsh -f -c "autoload -Uz compinit && compinit -u && . $ROOT/scripts/completion.zsh &&
+		print -r -- \$_comps[ferry] && whence -w _ferry_app" > out &&
+	test_cmp - out <<-EOT
+	_ferry
+	_ferry_app: function
 	EOT
 '
 test_expect_success 'logout revokes the token' '
