@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include "cmds.h"
 #include "kube.h"
 #include "common.h"
@@ -32,6 +31,7 @@
 #include "core/yaml.h"
 #include "kclient/kclient.h"
 #include "server/server.h"
+#include "util/base64.h"
 #include "util/embed.h"
 #include "util/log.h"
 #include "util/opt.h"
@@ -43,10 +43,7 @@ static volatile sig_atomic_t stop_flag;
 
 static char *b64(const char *s)
 {
-	size_t n = strlen(s);
-	char *out = fy_xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-	return out;
+	return fy_base64_encode(s, strlen(s), NULL);
 }
 
 /* Create obj unless it exists. */

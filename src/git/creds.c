@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "git/url.h"
+#include "util/base64.h"
 #include "util/xalloc.h"
 
 #define VALUE_MAX (1024 * 1024)
@@ -68,49 +69,12 @@ void fy_git_creds_describe(const struct fy_git_creds *c, char *buf, size_t size)
 		 c->known_hosts && *c->known_hosts ? "yes" : "no", c->insecure ? "yes" : "no");
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 char *fy_git_base64_decode(const char *in, size_t inlen, size_t *outlen)
 {
-	char *out;
-	size_t o = 0, pad = 0;
-	unsigned acc = 0;
-	int bits = 0;
+	char *out = NULL;
 
-	if (inlen % 4)
+	if (fy_base64_decode(in, inlen, FY_BASE64_STRICT, &out, outlen, NULL))
 		return NULL;
-	while (pad < 2 && inlen > pad && in[inlen - 1 - pad] == '=')
-		pad++;
-	out = fy_xmalloc(inlen / 4 * 3 + 1);
-	for (size_t i = 0; i < inlen - pad; i++) {
-		int v = b64val((unsigned char)in[i]);
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = 0;
-	if (outlen)
-		*outlen = o;
 	return out;
 }
 

@@ -49,8 +49,9 @@ void fy_git_creds_describe(const struct fy_git_creds *c, char *buf, size_t size)
 int fy_git_creds_from_secrets(json_t *secrets, const char *url, const char *project,
 			      struct fy_git_creds *out, int *found, struct fy_err *err);
 
-/* Standard base64 decode (padding required unless the input length is a
- * multiple of 4 anyway). Returns a malloc'd NUL-terminated buffer and its
+/* Strict standard base64 decode, a thin wrapper of fy_base64_decode
+ * (util/base64.h, FY_BASE64_STRICT) kept for its callers in git/repo.c and
+ * controller/repocreds.c. Returns a malloc'd NUL-terminated buffer and its
  * length, or NULL on invalid input. */
 char *fy_git_base64_decode(const char *in, size_t inlen, size_t *outlen);
 

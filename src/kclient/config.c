@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "core/yaml.h"
+#include "util/base64.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -128,59 +129,10 @@ void fy_kc_config_copy(struct fy_kc_config *dst, const struct fy_kc_config *src)
 
 /* ------------------------------------------------------------- base64 */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
+/* Kept for its callers: lenient decoding of a NUL-terminated string. */
 int fy_kc_b64decode(const char *in, char **out, size_t *outlen)
 {
-	size_t n = strlen(in);
-	char *r = fy_xmalloc(n / 4 * 3 + 4);
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0, pad = 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)in[i];
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		int v = b64val(c);
-		if (v < 0 || pad) {
-			free(r);
-			*out = NULL;
-			return FY_EBADREQUEST;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			r[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (bits >= 6 || pad > 2) {
-		free(r);
-		*out = NULL;
-		return FY_EBADREQUEST;
-	}
-	r[o] = 0;
-	*out = r;
-	if (outlen)
-		*outlen = o;
-	return 0;
+	return fy_base64_decode(in, strlen(in), FY_BASE64_LENIENT, out, outlen, NULL);
 }
 
 /* ------------------------------------------------------------ kubeconfig */
