@@ -17,6 +17,7 @@
 #include "render/cache.h"
 #include "render/proc.h"
 #include "render/vfs.h"
+#include "sync/delhooks.h"
 #include "util/xalloc.h"
 
 static json_t *J(const char *s)
@@ -638,4 +639,209 @@ void test_controller__render_type_detected_once(void)
 	fy_render_cache_free(c);
 	fy_proc_rmtree(d, NULL);
 	free(d);
+}
+
+/* ------------------------------------------------ deletion hooks (delhooks.h) */
+
+/* live objects for the delhooks lookup: an array searched by kind/namespace/name */
+static int dh_get(void *ud, const char *api_version, const char *kind, const char *ns, const char *name, json_t **out,
+		  struct fy_err *err)
+{
+	const json_t *arr = ud, *o;
+	size_t i;
+
+	(void)api_version;
+	*out = NULL;
+	json_array_foreach(arr, i, o) {
+		const json_t *md = json_object_get(o, "metadata");
+		const char *ons = json_string_value(json_object_get(md, "namespace"));
+		if (!strcmp(json_string_value(json_object_get(o, "kind")), kind) &&
+		    !strcmp(ons ? ons : "", ns ? ns : "") &&
+		    !strcmp(json_string_value(json_object_get(md, "name")), name)) {
+			*out = json_incref((json_t *)o);
+			return 0;
+		}
+	}
+	return fy_err_set(err, FY_ENOTFOUND, "%s \"%s\" not found", kind, name);
+}
+
+static int dh_fail_get(void *ud, const char *api_version, const char *kind, const char *ns, const char *name,
+		       json_t **out, struct fy_err *err)
+{
+	*out = NULL;
+	return fy_err_set(err, FY_EUPSTREAM, "cluster unreachable");
+}
+
+#define DH_TARGETS "[" \
+	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"}}," \
+	"{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"pre\",\"annotations\":" \
+	"{\"argocd.argoproj.io/hook\":\"PreDelete\"}}}," \
+	"{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"generateName\":\"post-\",\"namespace\":\"other\"," \
+	"\"annotations\":{\"argocd.argoproj.io/hook\":\"PostDelete\",\"argocd.argoproj.io/hook-delete-policy\":\"HookSucceeded\"}}}," \
+	"{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"helmpost\",\"annotations\":" \
+	"{\"helm.sh/hook\":\"post-delete\"}}}," \
+	"{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"sync\",\"annotations\":" \
+	"{\"argocd.argoproj.io/hook\":\"PreSync\"}}}]"
+
+void test_delhooks__select(void)
+{
+	json_t *t = J(DH_TARGETS), *pre, *post;
+	char *att = fy_sync_delhook_attempt(FY_SYNC_HOOK_PREDELETE, 1700000000);
+
+	FY_ASSERT_STR(att, "PreDelete/2023-11-14T22:13:20Z");
+	pre = fy_sync_delhooks_select(t, FY_SYNC_HOOK_PREDELETE, "apps", "0123456789abcdef", 1700000000);
+	FY_ASSERT_INT(json_array_size(pre), 1);
+	const json_t *md = json_object_get(json_array_get(pre, 0), "metadata");
+	FY_ASSERT_STR(json_string_value(json_object_get(md, "name")), "pre");
+	FY_ASSERT_STR(json_string_value(json_object_get(md, "namespace")), "apps");
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(md, "annotations"), "ferry.dev/sync-attempt")),
+		      att);
+	/* the targets are not modified */
+	FY_ASSERT(!json_object_get(json_object_get(json_array_get(t, 1), "metadata"), "namespace"));
+
+	post = fy_sync_delhooks_select(t, FY_SYNC_HOOK_POSTDELETE, "apps", "0123456789abcdef", 1700000000);
+	FY_ASSERT_INT(json_array_size(post), 2);
+	md = json_object_get(json_array_get(post, 0), "metadata");
+	FY_ASSERT_STR(json_string_value(json_object_get(md, "name")), "post-0123456-postdelete-1700000000");
+	FY_ASSERT(!json_object_get(md, "generateName"));
+	FY_ASSERT_STR(json_string_value(json_object_get(md, "namespace")), "other");
+	md = json_object_get(json_array_get(post, 1), "metadata");
+	FY_ASSERT_STR(json_string_value(json_object_get(md, "name")), "helmpost");
+
+	FY_ASSERT(fy_sync_is_delete_hook(json_array_get(t, 1)));
+	FY_ASSERT(fy_sync_is_delete_hook(json_array_get(t, 3)));
+	FY_ASSERT(!fy_sync_is_delete_hook(json_array_get(t, 0)));
+	FY_ASSERT(!fy_sync_is_delete_hook(json_array_get(t, 4)));
+	FY_ASSERT_STR(fy_sync_delhook_type_name(FY_SYNC_HOOK_POSTDELETE), "PostDelete");
+	free(att);
+	json_decref(pre);
+	json_decref(post);
+	json_decref(t);
+}
+
+/* a live Job copied from hook with the given status (and attempt annotation unless foreign) */
+static json_t *dh_live(const json_t *hook, const char *cond, int foreign, const char *created)
+{
+	json_t *l = json_deep_copy(hook);
+	json_t *md = json_object_get(l, "metadata");
+
+	if (foreign)
+		json_object_set_new(json_object_get(md, "annotations"), "ferry.dev/sync-attempt",
+				    json_string("PreDelete/2001-01-01T00:00:00Z"));
+	json_object_set_new(md, "creationTimestamp", json_string(created ? created : "2023-11-14T22:13:20Z"));
+	if (cond) {
+		char *s = fy_xasprintf("{\"conditions\":[{\"type\":\"%s\",\"status\":\"True\",\"message\":\"%s\"}]}",
+				       cond, !strcmp(cond, "Failed") ? "BackoffLimitExceeded" : "done");
+		json_object_set_new(l, "status", J(s));
+		free(s);
+	} else {
+		json_object_set_new(l, "status", J("{\"active\":1}"));
+	}
+	return l;
+}
+
+void test_delhooks__step_create_run_done(void)
+{
+	json_t *t = J(DH_TARGETS), *live = json_array();
+	json_t *pre = fy_sync_delhooks_select(t, FY_SYNC_HOOK_PREDELETE, "apps", "abc", 1700000000);
+	struct fy_sync_delhook_step s;
+	struct fy_err err = FY_ERR_INIT;
+
+	/* nothing live: create it, running */
+	FY_ASSERT_INT(fy_sync_delhooks_step(pre, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 1700000010, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_RUNNING);
+	FY_ASSERT_INT(json_array_size(s.create), 1);
+	FY_ASSERT_INT(json_array_size(s.remove), 0);
+	FY_ASSERT_STR(s.message, "waiting for completion of hook Job/apps/pre");
+	fy_sync_delhooks_release(&s);
+
+	/* ours and running: nothing to do, not created twice (a restart finds it) */
+	json_array_append_new(live, dh_live(json_array_get(pre, 0), NULL, 0, NULL));
+	FY_ASSERT_INT(fy_sync_delhooks_step(pre, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 1700000010, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_RUNNING);
+	FY_ASSERT_INT(json_array_size(s.create), 0);
+	FY_ASSERT_INT(json_array_size(s.remove), 0);
+	FY_ASSERT(!s.slow);
+	fy_sync_delhooks_release(&s);
+
+	/* running for too long: still running, but slow with a message */
+	FY_ASSERT_INT(fy_sync_delhooks_step(pre, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 1700000400, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_RUNNING);
+	FY_ASSERT(s.slow);
+	FY_ASSERT_STR(s.slow_message, "PreDelete hook Job/apps/pre has been running for 400 s (more than 300 s)");
+	fy_sync_delhooks_release(&s);
+
+	/* complete: done; BeforeHookCreation (the default) leaves it */
+	json_array_clear(live);
+	json_array_append_new(live, dh_live(json_array_get(pre, 0), "Complete", 0, NULL));
+	FY_ASSERT_INT(fy_sync_delhooks_step(pre, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 1700000010, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_DONE);
+	FY_ASSERT_INT(json_array_size(s.remove), 0);
+	fy_sync_delhooks_release(&s);
+
+	/* no hooks at all: done */
+	json_t *none = json_array();
+	FY_ASSERT_INT(fy_sync_delhooks_step(none, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 0, 0, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_DONE);
+	fy_sync_delhooks_release(&s);
+	json_decref(none);
+	json_decref(pre);
+	json_decref(live);
+	json_decref(t);
+}
+
+void test_delhooks__step_policies_and_failures(void)
+{
+	json_t *t = J(DH_TARGETS), *live = json_array();
+	json_t *pre = fy_sync_delhooks_select(t, FY_SYNC_HOOK_PREDELETE, "apps", "abc", 1700000000);
+	json_t *post = fy_sync_delhooks_select(t, FY_SYNC_HOOK_POSTDELETE, "apps", "abc", 1700000000);
+	struct fy_sync_delhook_step s;
+	struct fy_err err = FY_ERR_INIT;
+
+	/* a leftover of an earlier attempt: BeforeHookCreation deletes it first, nothing created yet */
+	json_array_append_new(live, dh_live(json_array_get(pre, 0), "Complete", 1, NULL));
+	FY_ASSERT_INT(fy_sync_delhooks_step(pre, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 0, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_RUNNING);
+	FY_ASSERT_INT(json_array_size(s.create), 0);
+	FY_ASSERT_INT(json_array_size(s.remove), 1);
+	FY_ASSERT_STR(s.message, "waiting for the deletion of Job/apps/pre");
+	fy_sync_delhooks_release(&s);
+
+	/* ours and failed: failed with the Job's message, kept (no HookFailed) */
+	json_array_clear(live);
+	json_array_append_new(live, dh_live(json_array_get(pre, 0), "Failed", 0, NULL));
+	FY_ASSERT_INT(fy_sync_delhooks_step(pre, FY_SYNC_HOOK_PREDELETE, dh_get, live, NULL, 0, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_FAILED);
+	FY_ASSERT(strstr(s.message, "PreDelete hook(s) failed: Job/apps/pre") == s.message);
+	FY_ASSERT(strstr(s.message, "BackoffLimitExceeded"));
+	FY_ASSERT_INT(json_array_size(s.remove), 0);
+	fy_sync_delhooks_release(&s);
+
+	/* PostDelete: one HookSucceeded done, one default still running -> running */
+	json_array_clear(live);
+	json_array_append_new(live, dh_live(json_array_get(post, 0), "Complete", 0, NULL));
+	json_array_append_new(live, dh_live(json_array_get(post, 1), NULL, 0, NULL));
+	FY_ASSERT_INT(fy_sync_delhooks_step(post, FY_SYNC_HOOK_POSTDELETE, dh_get, live, NULL, 0, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_RUNNING);
+	FY_ASSERT_STR(s.message, "waiting for completion of hook Job/apps/helmpost");
+	fy_sync_delhooks_release(&s);
+	/* both complete: done, the HookSucceeded one to delete */
+	json_array_remove(live, 1);
+	json_array_append_new(live, dh_live(json_array_get(post, 1), "Complete", 0, NULL));
+	FY_ASSERT_INT(fy_sync_delhooks_step(post, FY_SYNC_HOOK_POSTDELETE, dh_get, live, NULL, 0, 300, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_DONE);
+	FY_ASSERT_INT(json_array_size(s.remove), 1);
+	FY_ASSERT_STR(json_string_value(json_object_get(json_object_get(json_array_get(s.remove, 0), "metadata"),
+							"name")), "post-abc-postdelete-1700000000");
+	fy_sync_delhooks_release(&s);
+
+	/* a lookup error is an error, nothing decided */
+	FY_ASSERT_INT(fy_sync_delhooks_step(post, FY_SYNC_HOOK_POSTDELETE, dh_fail_get, NULL, NULL, 0, 300, &s, &err),
+		      FY_EUPSTREAM);
+	FY_ASSERT(!s.create && !s.remove && !s.message);
+	fy_err_clear(&err);
+	json_decref(pre);
+	json_decref(post);
+	json_decref(live);
+	json_decref(t);
 }
