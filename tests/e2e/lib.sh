@@ -6,7 +6,7 @@
 # and finishes with test_done. Each script gets a private trash directory
 # ($TRASH), removed at the end unless FERRY_TEST_KEEP=1. $FERRY is the
 # binary under test. Helpers: test_cmp, test_must_fail, start_kube,
-# wait_for, free_port.
+# wait_for, free_port, seed_appset.
 set -u
 FERRY=${FERRY:-$(pwd)/build/ferry}
 case $FERRY in /*) ;; *) FERRY=$(pwd)/$FERRY ;; esac
@@ -114,4 +114,53 @@ start_kube() {
 	eval "${name}_PID=$pid ${name}_PORT=$port ${name}_KC=$TRASH/$name/kubeconfig"
 	wait_for 20 test -s "$TRASH/$name/kubeconfig" || { cat "$TRASH/$name.log"; return 1; }
 	wait_for 20 kubectl --kubeconfig "$TRASH/$name/kubeconfig" get --raw /readyz || { cat "$TRASH/$name.log"; return 1; }
+}
+
+# seed_appset FILE REPO: write the seed document's ApplicationSet (ml-models:
+# a list generator over three models, one Helm Application each from
+# models/{{model}}, image.tag and replicas as helm parameters) to FILE,
+# re-indented (the seed's paste lost it), with repoURL REPO
+seed_appset() {
+	cat > "$1" <<EOF
+# apps/model-appset.yaml
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: ml-models
+  namespace: argocd
+spec:
+  generators:
+  - list:
+      elements:
+      - model: sentiment-classifier
+        version: v1.2.0
+        replicas: "3"
+      - model: fraud-detector
+        version: v2.1.0
+        replicas: "5"
+      - model: recommendation-engine
+        version: v1.0.0
+        replicas: "2"
+  template:
+    metadata:
+      name: '{{model}}'
+    spec:
+      project: default
+      source:
+        repoURL: $2
+        targetRevision: main
+        path: models/{{model}}
+        helm:
+          parameters:
+          - name: image.tag
+            value: '{{version}}'
+          - name: replicas
+            value: '{{replicas}}'
+      destination:
+        server: https://kubernetes.default.svc
+        namespace: ml-production
+      syncPolicy:
+        automated:
+          selfHeal: true
+EOF
 }

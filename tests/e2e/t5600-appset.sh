@@ -49,49 +49,8 @@ test_expect_success 'ferry up starts the ApplicationSet controller' '
 	wait_for 20 test -s "$D/server.port"
 '
 
-# the seed's YAML, re-indented (the paste lost it), repoURL pointing at the daemon
-cat >"$TRASH/model-appset.yaml" <<EOF
-# apps/model-appset.yaml
-apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: ml-models
-  namespace: argocd
-spec:
-  generators:
-  - list:
-      elements:
-      - model: sentiment-classifier
-        version: v1.2.0
-        replicas: "3"
-      - model: fraud-detector
-        version: v2.1.0
-        replicas: "5"
-      - model: recommendation-engine
-        version: v1.0.0
-        replicas: "2"
-  template:
-    metadata:
-      name: '{{model}}'
-    spec:
-      project: default
-      source:
-        repoURL: $REPO
-        targetRevision: main
-        path: models/{{model}}
-        helm:
-          parameters:
-          - name: image.tag
-            value: '{{version}}'
-          - name: replicas
-            value: '{{replicas}}'
-      destination:
-        server: https://kubernetes.default.svc
-        namespace: ml-production
-      syncPolicy:
-        automated:
-          selfHeal: true
-EOF
+# the seed's ApplicationSet, repoURL pointing at the daemon
+seed_appset "$TRASH/model-appset.yaml" "$REPO"
 
 test_expect_success 'the seed ApplicationSet generates its three Applications' '
 	kubectl apply -f "$TRASH/model-appset.yaml" | grep -q "applicationset.argoproj.io/ml-models created" &&

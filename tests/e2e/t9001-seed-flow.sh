@@ -200,48 +200,7 @@ spec:
       selfHeal: true
       prune: true
 EOF
-cat > "$TRASH/apps/model-appset.yaml" <<EOF
-# apps/model-appset.yaml
-apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: ml-models
-  namespace: argocd
-spec:
-  generators:
-  - list:
-      elements:
-      - model: sentiment-classifier
-        version: v1.2.0
-        replicas: "3"
-      - model: fraud-detector
-        version: v2.1.0
-        replicas: "5"
-      - model: recommendation-engine
-        version: v1.0.0
-        replicas: "2"
-  template:
-    metadata:
-      name: '{{model}}'
-    spec:
-      project: default
-      source:
-        repoURL: $REPO
-        targetRevision: main
-        path: models/{{model}}
-        helm:
-          parameters:
-          - name: image.tag
-            value: '{{version}}'
-          - name: replicas
-            value: '{{replicas}}'
-      destination:
-        server: https://kubernetes.default.svc
-        namespace: ml-production
-      syncPolicy:
-        automated:
-          selfHeal: true
-EOF
+seed_appset "$TRASH/apps/model-appset.yaml" "$REPO"
 cat > "$TRASH/apps/health-cm.yaml" <<'EOF'
 # Custom health check for model server
 apiVersion: v1
