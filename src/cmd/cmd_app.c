@@ -1337,35 +1337,73 @@ static json_t *same_body(const json_t *node, const void *ud)
 	return json_incref((json_t *)ud);
 }
 
+/* A mutating resource verb: patch-resource, delete-resource, actions run. */
+struct resverb {
+	const char *usage, *desc;
+	const struct fy_opt *extra; /* its own options, after the filter (NULL or ending with { 0 }) */
+	const char *all_help;       /* help of --all, the last option */
+	const char **need;          /* a string option required besides --kind, or NULL */
+	const char *need_msg;       /* the error when one is missing ("--kind is required" when NULL) */
+	int npos;                   /* its positional arguments (APPNAME [ACTION]) */
+};
+
+#define RESVERB_EXTRA_MAX 8
+
+/*
+ * Start a resource verb with the options the filter, rv->extra and --all;
+ * *f is cleared first. Returns -1 to go on, else the exit code to return
+ * (the caller ends the verb either way).
+ */
+static int resverb_start(struct fy_cli_verb *v, struct resfilter *f, const struct resverb *rv, int argc, char **argv)
+{
+	struct fy_opt opts[4 + RESVERB_EXTRA_MAX + 2];
+	size_t k = 0;
+
+	memset(f, 0, sizeof(*f));
+	const struct fy_opt filter[] = { RESFILTER_OPTS(*f, "kind of the resource (required)") };
+	memcpy(opts, filter, sizeof(filter));
+	k = sizeof(filter) / sizeof(filter[0]);
+	for (size_t i = 0; rv->extra && rv->extra[i].type != FY_OPT_END; i++) {
+		if (i == RESVERB_EXTRA_MAX)
+			abort(); /* a programming error: raise the max */
+		opts[k++] = rv->extra[i];
+	}
+	opts[k++] = (struct fy_opt){ FY_OPT_FLAG, "all", 0, &f->all, NULL, rv->all_help };
+	opts[k] = (struct fy_opt){ 0 };
+	int ret = fy_cli_verb_start(v, argc, argv, opts, 0, rv->usage, rv->desc, rv->npos, rv->npos);
+	if (ret >= 0)
+		return ret;
+	if (!f->kind || (rv->need && !*rv->need)) {
+		fprintf(stderr, "error: %s\n", rv->need_msg ? rv->need_msg : "--kind is required");
+		return FY_CLI_EXIT_USAGE;
+	}
+	return -1;
+}
+
 static int app_patch_resource(int argc, char **argv)
 {
 	struct fy_cli_verb v;
 	struct resfilter f;
 	const char *patch = NULL, *type = "application/merge-patch+json";
-	memset(&f, 0, sizeof(f));
-	const struct fy_opt local[] = {
-		RESFILTER_OPTS(f, "kind of the resource (required)"),
+	const struct fy_opt extra[] = {
 		{ FY_OPT_STR, "patch", 0, &patch, "PATCH", "the patch (JSON text, required)" },
 		{ FY_OPT_STR, "patch-type", 0, &type, "TYPE",
 		  "application/merge-patch+json (default), application/json-patch+json or application/strategic-merge-patch+json" },
-		{ FY_OPT_FLAG, "all", 0, &f.all, NULL, "patch every matching resource" },
 		{ 0 },
 	};
-	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
-				    "ferry app patch-resource APPNAME --kind KIND [--resource-name NAME] --patch PATCH [--patch-type TYPE]",
-				    "Patch a live resource of an application.", 1, 1);
+	const struct resverb rv = {
+		"ferry app patch-resource APPNAME --kind KIND [--resource-name NAME] --patch PATCH [--patch-type TYPE]",
+		"Patch a live resource of an application.", extra, "patch every matching resource", &patch,
+		"--kind and --patch are required", 1,
+	};
+	int ret = resverb_start(&v, &f, &rv, argc, argv);
 	if (ret >= 0)
 		goto out;
-	if (!patch || !f.kind) {
-		fprintf(stderr, "error: --kind and --patch are required\n");
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	char *pt = fy_cli_escape(type), *extra = fy_xasprintf("&patchType=%s", pt);
+	char *pt = fy_cli_escape(type), *q = fy_xasprintf("&patchType=%s", pt);
 	json_t *body = json_pack("{s:s,s:s}", "patch", patch, "patchType", type);
-	ret = each_node(&v, &f, "patch", "POST", "resource", extra, same_body, body, "patched");
+	ret = each_node(&v, &f, "patch", "POST", "resource", q, same_body, body, "patched");
 	json_decref(body);
-	free(extra);
+	free(q);
 	free(pt);
 out:
 	fy_cli_verb_end(&v);
@@ -1377,28 +1415,20 @@ static int app_delete_resource(int argc, char **argv)
 	struct fy_cli_verb v;
 	struct resfilter f;
 	int force = 0, orphan = 0;
-	memset(&f, 0, sizeof(f));
-	const struct fy_opt local[] = {
-		RESFILTER_OPTS(f, "kind of the resource (required)"),
+	const struct fy_opt extra[] = {
 		{ FY_OPT_FLAG, "force", 0, &force, NULL, "delete at once (grace period 0)" },
 		{ FY_OPT_FLAG, "orphan", 0, &orphan, NULL, "leave the dependents of the resource" },
-		{ FY_OPT_FLAG, "all", 0, &f.all, NULL, "delete every matching resource" },
 		{ 0 },
 	};
-	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
-				    "ferry app delete-resource APPNAME --kind KIND [--resource-name NAME] [--force] [--orphan]",
-				    "Delete a live resource of an application.", 1, 1);
-	if (ret >= 0)
-		goto out;
-	if (!f.kind) {
-		fprintf(stderr, "error: --kind is required\n");
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	ret = each_node(&v, &f, "delete", "DELETE", "resource",
-			force && orphan ? "&force=true&orphan=true" : force ? "&force=true" : orphan ? "&orphan=true" : NULL,
-			NULL, NULL, "deleted");
-out:
+	const struct resverb rv = {
+		"ferry app delete-resource APPNAME --kind KIND [--resource-name NAME] [--force] [--orphan]",
+		"Delete a live resource of an application.", extra, "delete every matching resource", NULL, NULL, 1,
+	};
+	int ret = resverb_start(&v, &f, &rv, argc, argv);
+	if (ret < 0)
+		ret = each_node(&v, &f, "delete", "DELETE", "resource",
+				force && orphan ? "&force=true&orphan=true" : force ? "&force=true" : orphan ? "&orphan=true" : NULL,
+				NULL, NULL, "deleted");
 	fy_cli_verb_end(&v);
 	return ret;
 }
@@ -1483,24 +1513,14 @@ static int actions_run(int argc, char **argv)
 {
 	struct fy_cli_verb v;
 	struct resfilter f;
-	memset(&f, 0, sizeof(f));
-	const struct fy_opt local[] = {
-		RESFILTER_OPTS(f, "kind of the resource (required)"),
-		{ FY_OPT_FLAG, "all", 0, &f.all, NULL, "run on every matching resource" },
-		{ 0 },
+	static const struct resverb rv = {
+		"ferry app actions run APPNAME ACTION --kind KIND [--resource-name NAME] [--all]",
+		"Run an action on resources of an application.", NULL, "run on every matching resource", NULL, NULL, 2,
 	};
-	int ret = fy_cli_verb_start(&v, argc, argv, local, 0,
-				    "ferry app actions run APPNAME ACTION --kind KIND [--resource-name NAME] [--all]",
-				    "Run an action on resources of an application.", 2, 2);
-	if (ret >= 0)
-		goto out;
-	if (!f.kind) {
-		fprintf(stderr, "error: --kind is required\n");
-		ret = FY_CLI_EXIT_USAGE;
-		goto out;
-	}
-	ret = each_node(&v, &f, "run the action on", "POST", "resource/actions/v2", NULL, action_body, v.pos[1], NULL);
-out:
+	int ret = resverb_start(&v, &f, &rv, argc, argv);
+	if (ret < 0)
+		ret = each_node(&v, &f, "run the action on", "POST", "resource/actions/v2", NULL, action_body, v.pos[1],
+				NULL);
 	fy_cli_verb_end(&v);
 	return ret;
 }
