@@ -1,7 +1,7 @@
 /*
  * webhook.c - POST /api/webhook: provider detection, signature checks,
- * payload parsing and the refresh rule (webhook.h), a bounded queue and a
- * worker thread that patches argocd.argoproj.io/refresh=normal on the
+ * payload parsing and the refresh rule (webhook.h), a bounded queue and
+ * four worker threads that patch argocd.argoproj.io/refresh=normal on the
  * matching Applications. The handler answers as soon as the push is
  * verified and queued (503 when the queue is full).
  */
@@ -321,7 +321,12 @@ int fy_webhook_match(const struct fy_webhook_push *p, const json_t *app)
 	return 0;
 }
 
-/* ------------------------------------------------------------ queue and worker */
+/* ------------------------------------------------------------ queue and workers */
+
+/* pushes are worked on in parallel (each patches its matching apps in turn):
+ * a burst of pushes that each refresh hundreds of apps must not queue the
+ * next push's refresh behind them for seconds */
+#define FY_SRV_WEBHOOK_WORKERS 4
 
 struct fy_srv_wh {
 	pthread_mutex_t mu;
@@ -329,7 +334,8 @@ struct fy_srv_wh {
 	struct fy_webhook_push *ring[FY_SRV_WEBHOOK_QUEUE];
 	size_t head, count;
 	int stop;
-	pthread_t th;
+	pthread_t th[FY_SRV_WEBHOOK_WORKERS];
+	int nth;
 	struct fy_srv *s;
 };
 
@@ -396,7 +402,14 @@ int fy_server_webhook_start(struct fy_srv *s)
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	q->s = s;
-	if (pthread_create(&q->th, NULL, worker, q)) {
+	for (int i = 0; i < FY_SRV_WEBHOOK_WORKERS; i++) {
+		if (pthread_create(&q->th[i], NULL, worker, q))
+			break;
+		q->nth++;
+	}
+	if (!q->nth) {
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->cv);
 		free(q);
 		return FY_EIO;
 	}
@@ -411,9 +424,10 @@ void fy_server_webhook_stop(struct fy_srv *s)
 		return;
 	pthread_mutex_lock(&q->mu);
 	q->stop = 1;
-	pthread_cond_signal(&q->cv);
+	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
-	pthread_join(q->th, NULL);
+	for (int i = 0; i < q->nth; i++)
+		pthread_join(q->th[i], NULL);
 	while (q->count) {
 		struct fy_webhook_push *p = q->ring[q->head];
 		q->head = (q->head + 1) % FY_SRV_WEBHOOK_QUEUE;
