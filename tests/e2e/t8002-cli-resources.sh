@@ -133,8 +133,11 @@ test_expect_success 'app patch (json and merge) changes the application' '
 '
 
 test_expect_success 'delete-resource deletes a child Pod (--force)' '
+	# a restart above rolls the pods: pick one of the finished rollout; the server
+	# caches an app'"'"'s tree for 2 s, so a pod only just created may need a retry
+	kubectl -n ml-production rollout status deploy/fraud-detector --timeout=60s > /dev/null &&
 	pod=$(kubectl -n ml-production get pods -o name | grep fraud-detector | head -1 | cut -d/ -f2) &&
-	"$FERRY" app delete-resource fraud-detector --kind Pod --resource-name $pod --force > out &&
+	wait_for 10 sh -c "\"$FERRY\" app delete-resource fraud-detector --kind Pod --resource-name $pod --force > out" &&
 	grep -q "^Resource .$pod. deleted$" out &&
 	wait_for 20 sh -c "! kubectl -n ml-production get pod $pod > /dev/null 2>&1"
 '
