@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "cmd/cmds.h"
 #include "git/url.h"
 #include "internal.h"
+#include "util/base64.h"
 #include "util/metrics.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -32,10 +32,7 @@ static const char *jstr(const json_t *o, const char *k)
 
 static char *b64(const char *s)
 {
-	size_t n = strlen(s);
-	char *out = fy_xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-	return out;
+	return fy_base64_encode(s, strlen(s), NULL);
 }
 
 /* decoded data[key] of a Secret (malloc'd) or NULL */
