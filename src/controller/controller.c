@@ -29,6 +29,7 @@
 #include "render/cache.h"
 #include "render/render.h"
 #include "render/track.h"
+#include "sync/delhooks.h"
 #include "sync/sync.h"
 #include "util/embed.h"
 #include "util/log.h"
@@ -783,23 +784,260 @@ static int never_delete(const json_t *obj)
 	return strstr(so, "Delete=false") != NULL;
 }
 
-/* Cascade: delete the highest wave group, wait for it, then the next; remove the finalizer at the end. */
+/*
+ * Deletion hooks (sync/delhooks.h): PreDelete before the cascade,
+ * PostDelete after it. The app annotation DELHOOK_STAGE_ANN records that
+ * the PreDelete hooks are done, so that a restart (or a HookSucceeded
+ * hook already deleted) never runs them again while the cascade goes on.
+ */
+#define DELHOOK_STAGE_ANN "ferry.dev/deletion-hooks"
+#define DELHOOK_PRE_DONE "PreDelete done"
+#define DELHOOK_SLOW_S 300      /* a hook running longer gets a DeletionError condition (still awaited) */
+#define DELHOOK_RUNNING_MS 2000 /* re-check a running hook at the latest after this */
+#define DELHOOK_RETRY_MS 10000  /* retry a failed phase after this */
+
+/* set (msg) or clear (NULL) the DeletionError condition of new (a copy of obj) */
+static void deletion_condition(json_t *new, const json_t *obj, const char *msg)
+{
+	const json_t *old_status = json_object_get(obj, "status");
+	json_t *status = json_object_get(new, "status"), *conds = json_array();
+	const json_t *o;
+	size_t i;
+
+	if (!json_is_object(status)) {
+		status = json_object();
+		json_object_set_new(new, "status", status);
+	}
+	json_array_foreach(json_object_get(old_status, "conditions"), i, o) {
+		if (strcmp(jstr(o, "type"), "DeletionError"))
+			json_array_append(conds, (json_t *)o);
+	}
+	if (msg)
+		json_array_append_new(conds, condition("DeletionError", msg, json_object_get(old_status, "conditions")));
+	if (json_array_size(conds))
+		json_object_set_new(status, "conditions", conds);
+	else {
+		json_decref(conds);
+		json_object_del(status, "conditions");
+	}
+}
+
+/* write the DeletionError condition (msg or NULL: none) when it changes */
+static void deletion_status(struct ctrl *c, const struct fy_app *a, const json_t *obj, const char *msg)
+{
+	json_t *new = json_deep_copy(obj);
+	struct fy_err err = FY_ERR_INIT;
+
+	deletion_condition(new, obj, msg);
+	if (write_app(c, obj, new, &err))
+		fy_warn(SUB, "app \"%s\": writing the deletion condition: %s", a->name, err.msg);
+	json_decref(new);
+}
+
+/* live lookup for the hooks: a GET, as a hook may not be in the cache yet (or not be tracked) */
+static int delhook_get(void *ud, const char *api_version, const char *kind, const char *ns, const char *name,
+		       json_t **out, struct fy_err *err)
+{
+	struct fy_kc *kc = ud;
+	*out = NULL;
+	return fy_kc_get(kc, api_version, kind, ns, name, NULL, out, err);
+}
+
+/*
+ * The app's hooks of one deletion type, from its source rendered at the
+ * last synced revision(s) through the reconcile's render path. NULL with
+ * err set when the render failed.
+ */
+static json_t *delhooks_render(struct ctrl *c, const struct fy_app *a, const json_t *obj, unsigned type,
+			       struct fy_err *err)
+{
+	const json_t *sync = json_object_get(json_object_get(obj, "status"), "sync");
+	json_t *pinned = NULL, *targets, *revs = NULL, *hooks;
+
+	if (a->multi_source && json_is_array(json_object_get(sync, "revisions"))) {
+		pinned = json_incref(json_object_get(sync, "revisions"));
+	} else if (!a->multi_source && json_is_string(json_object_get(sync, "revision"))) {
+		pinned = json_array();
+		json_array_append(pinned, json_object_get(sync, "revision"));
+	}
+	targets = render_sources(c, a, a->sources, pinned, 0, &revs, NULL, err);
+	json_decref(pinned);
+	if (!targets)
+		return NULL;
+	hooks = fy_sync_delhooks_select(targets, type, a->dest_namespace, json_string_value(json_array_get(revs, 0)),
+					fy_parse_rfc3339(jstr(json_object_get(obj, "metadata"), "deletionTimestamp")));
+	json_decref(targets);
+	json_decref(revs);
+	return hooks;
+}
+
+/* delete the live objects of arr (hooks) */
+static void delhooks_remove(struct cluster *cl, const struct fy_app *a, const json_t *arr)
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		const json_t *md = json_object_get(o, "metadata");
+		struct fy_kc_opts ko;
+		struct fy_err err = FY_ERR_INIT;
+
+		fy_kc_opts_init(&ko);
+		ko.propagation = "Background";
+		if (fy_kc_delete(cl->kc, jstr(o, "apiVersion"), jstr(o, "kind"), jstr(md, "namespace"), jstr(md, "name"),
+				 &ko, NULL, &err) && err.code != FY_ENOTFOUND)
+			fy_warn(SUB, "app \"%s\": delete hook %s/%s: %s", a->name, jstr(o, "kind"), jstr(md, "name"),
+				err.msg);
+		else
+			fy_info(SUB, "app \"%s\": deleted hook %s/%s", a->name, jstr(o, "kind"), jstr(md, "name"));
+	}
+}
+
+/*
+ * One pass of the deletion hooks of type. Returns 1 when they are done
+ * (*cleanup: the hooks to delete by policy, after the caller recorded
+ * it), 0 when the deletion must wait (requeued, condition written).
+ */
+static int delhooks_pass(struct ctrl *c, const struct fy_app *a, const json_t *obj, struct cluster *cl, unsigned type,
+			 json_t **cleanup)
+{
+	struct fy_err err = FY_ERR_INIT;
+	struct fy_sync_delhook_step step;
+	struct fy_health_config hcfg;
+	const char *tname = fy_sync_delhook_type_name(type);
+	json_t *hooks, *cm, *o;
+	size_t i;
+	int done = 0;
+
+	*cleanup = NULL;
+	hooks = delhooks_render(c, a, obj, type, &err);
+	if (!hooks) {
+		time_t since = fy_parse_rfc3339(jstr(json_object_get(obj, "metadata"), "deletionTimestamp"));
+		long grace = c->o->repo_error_grace_s < 0 ? 180 : c->o->repo_error_grace_s;
+		if (since > 0 && time(NULL) - since > grace) {
+			/* bounded: a source that no longer renders does not keep the app forever */
+			fy_warn(SUB, "app \"%s\": no %s hooks run, the source does not render: %s", a->name, tname,
+				err.msg);
+			return 1;
+		}
+		char *m = fy_xasprintf("failed to render the %s hooks: %s", tname, err.msg);
+		deletion_status(c, a, obj, m);
+		free(m);
+		enqueue(c, a->name, 1, DELHOOK_RETRY_MS);
+		return 0;
+	}
+	if (!json_array_size(hooks)) {
+		fy_debug(SUB, "app \"%s\": no %s hooks", a->name, tname);
+		json_decref(hooks);
+		return 1;
+	}
+	fy_health_config_init(&hcfg);
+	pthread_mutex_lock(&c->mu);
+	cm = c->cm ? json_incref(c->cm) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (cm && fy_health_config_from_cm(cm, &hcfg, &err))
+		fy_err_clear(&err);
+	json_decref(cm);
+	if (fy_sync_delhooks_step(hooks, type, delhook_get, cl->kc, &hcfg, time(NULL), DELHOOK_SLOW_S, &step, &err)) {
+		char *m = fy_xasprintf("%s hooks: %s", tname, err.msg);
+		deletion_status(c, a, obj, m);
+		free(m);
+		enqueue(c, a->name, 1, DELHOOK_RETRY_MS);
+		goto out;
+	}
+	json_array_foreach(step.create, i, o) {
+		const json_t *md = json_object_get(o, "metadata");
+		if (fy_kc_create(cl->kc, o, NULL, NULL, &err) && err.code != FY_EEXISTS) {
+			char *m = fy_xasprintf("failed to create %s hook %s/%s: %s", tname, jstr(o, "kind"),
+					       jstr(md, "name"), err.msg);
+			fy_warn(SUB, "app \"%s\": %s", a->name, m);
+			deletion_status(c, a, obj, m);
+			free(m);
+			enqueue(c, a->name, 1, DELHOOK_RETRY_MS);
+			goto out_step;
+		}
+		fy_err_clear(&err);
+		fy_info(SUB, "app \"%s\": created %s hook %s/%s", a->name, tname, jstr(o, "kind"), jstr(md, "name"));
+	}
+	switch (step.state) {
+	case FY_SYNC_DELHOOK_RUNNING:
+		delhooks_remove(cl, a, step.remove);
+		deletion_status(c, a, obj, step.slow ? step.slow_message : NULL);
+		fy_debug(SUB, "app \"%s\": %s", a->name, step.message);
+		enqueue(c, a->name, 1, DELHOOK_RUNNING_MS);
+		break;
+	case FY_SYNC_DELHOOK_FAILED:
+		delhooks_remove(cl, a, step.remove);
+		fy_warn(SUB, "app \"%s\": %s", a->name, step.message);
+		deletion_status(c, a, obj, step.message);
+		enqueue(c, a->name, 1, DELHOOK_RETRY_MS);
+		break;
+	case FY_SYNC_DELHOOK_DONE:
+		*cleanup = json_incref(step.remove);
+		done = 1;
+		break;
+	}
+out_step:
+	fy_sync_delhooks_release(&step);
+out:
+	fy_health_config_release(&hcfg);
+	json_decref(hooks);
+	return done;
+}
+
+/*
+ * Cascade: PreDelete hooks, then delete the highest wave group, wait for
+ * it, then the next; PostDelete hooks when nothing is left; remove the
+ * finalizer at the end. Deletion hooks are never deleted by the cascade.
+ */
 static void finalize(struct ctrl *c, const struct fy_app *a, const json_t *obj)
 {
 	struct cluster *cl;
 	struct fy_err err = FY_ERR_INIT;
-	json_t *live = NULL, *o;
+	json_t *live = NULL, *o, *cleanup = NULL;
 	size_t i;
 	int have = 0, top = INT32_MIN;
+	const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
 
 	if (!a->has_finalizer)
 		return;
 	cl = cluster_for(c, a, &err);
+	if (!cl)
+		fy_warn(SUB, "app \"%s\": no cluster to delete from: %s", a->name, err.msg);
+	if (cl && strcmp(jstr(ann, DELHOOK_STAGE_ANN), DELHOOK_PRE_DONE)) {
+		fy_live_wait_synced(cl->live, 30000);
+		if (!delhooks_pass(c, a, obj, cl, FY_SYNC_HOOK_PREDELETE, &cleanup))
+			return;
+		if (cleanup) {
+			/* there were PreDelete hooks: record that they are done before anything else */
+			json_t *new = json_deep_copy(obj);
+			json_t *md = json_object_get(new, "metadata"), *nann = json_object_get(md, "annotations");
+			if (!json_is_object(nann)) {
+				nann = json_object();
+				json_object_set_new(md, "annotations", nann);
+			}
+			json_object_set_new(nann, DELHOOK_STAGE_ANN, json_string(DELHOOK_PRE_DONE));
+			deletion_condition(new, obj, NULL);
+			if (write_app(c, obj, new, &err)) {
+				fy_warn(SUB, "app \"%s\": recording the PreDelete hooks: %s", a->name, err.msg);
+				json_decref(new);
+				json_decref(cleanup);
+				enqueue(c, a->name, 1, 1000);
+				return;
+			}
+			json_decref(new);
+			delhooks_remove(cl, a, cleanup);
+			json_decref(cleanup);
+			/* the next pass reads the app with the annotation */
+			enqueue(c, a->name, 1, 0);
+			return;
+		}
+	}
 	if (cl) {
 		fy_live_wait_synced(cl->live, 30000);
 		live = fy_live_managed(cl->live, a->name);
 		json_array_foreach(live, i, o) {
-			if (never_delete(o))
+			if (never_delete(o) || fy_sync_is_delete_hook(o))
 				continue;
 			const char *w = jstr(json_object_get(json_object_get(o, "metadata"), "annotations"),
 					     "argocd.argoproj.io/sync-wave");
@@ -814,7 +1052,7 @@ static void finalize(struct ctrl *c, const struct fy_app *a, const json_t *obj)
 			const json_t *md = json_object_get(o, "metadata");
 			const char *w = jstr(json_object_get(md, "annotations"), "argocd.argoproj.io/sync-wave");
 			struct fy_kc_opts ko;
-			if (never_delete(o) || (*w ? atoi(w) : 0) != top)
+			if (never_delete(o) || fy_sync_is_delete_hook(o) || (*w ? atoi(w) : 0) != top)
 				continue;
 			if (json_object_get(md, "deletionTimestamp"))
 				continue;
@@ -830,6 +1068,9 @@ static void finalize(struct ctrl *c, const struct fy_app *a, const json_t *obj)
 		return;
 	}
 	json_decref(live);
+	/* the resources are gone: the PostDelete hooks */
+	if (cl && !delhooks_pass(c, a, obj, cl, FY_SYNC_HOOK_POSTDELETE, &cleanup))
+		return;
 	/* nothing left (or the cluster is gone): drop our finalizers */
 	{
 		json_t *new = json_deep_copy(obj), *fins = json_array(), *f;
@@ -841,12 +1082,17 @@ static void finalize(struct ctrl *c, const struct fy_app *a, const json_t *obj)
 			json_array_append(fins, f);
 		}
 		json_object_set_new(md, "finalizers", fins);
+		deletion_condition(new, obj, NULL);
 		if (write_app(c, obj, new, &err))
 			fy_warn(SUB, "app \"%s\": removing the finalizer: %s", a->name, err.msg);
 		else
 			fy_info(SUB, "app \"%s\": resources deleted, finalizer removed", a->name);
 		json_decref(new);
 	}
+	/* after the finalizer: a crash before this leaves a hook behind, never runs it twice */
+	if (cleanup)
+		delhooks_remove(cl, a, cleanup);
+	json_decref(cleanup);
 }
 
 /* ---------------------------------------------------------------- the sync */
