@@ -75,6 +75,9 @@ test_expect_success 'a repository with a Deployment, a PreDelete and a PostDelet
 	job post-cleanup PostDelete registry.example/tool:v1 HookSucceeded 1s >good/post.yaml &&
 	sed "s/name: web$/name: web2/; s/app: web}/app: web2}/" good/deploy.yaml >bad/deploy.yaml &&
 	job post-broken PostDelete registry.example/tool-fail:v1 >bad/post.yaml &&
+	mkdir prebad &&
+	sed "s/name: web$/name: web3/; s/app: web}/app: web3}/" good/deploy.yaml >prebad/deploy.yaml &&
+	job pre-broken PreDelete registry.example/tool-fail:v1 >prebad/pre.yaml &&
 	git add -A && git commit -q -m one
 '
 
@@ -187,6 +190,38 @@ test_expect_success 'the failed hook deleted by hand: retried, fails again, app 
 	K -n argocd get app bad &&
 	K -n argocd patch app bad --type merge -p "{\"metadata\":{\"finalizers\":null}}" &&
 	wait_for 10 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app bad"
+'
+
+test_expect_success 'a failing PreDelete hook blocks the deletion with a DeletionError condition' '
+	app prebad prebad hk3 >prebad.yaml &&
+	K apply -f prebad.yaml &&
+	wait_app prebad Synced Healthy &&
+	K -n argocd delete app prebad --wait=false &&
+	wait_for 30 sh -c "kubectl --kubeconfig $kube_KC -n argocd get app prebad -o jsonpath={.status.conditions[*].message} | grep -q \"PreDelete hook(s) failed: Job/hk3/pre-broken\"" &&
+	sleep 2 &&
+	test "$(K -n hk3 get deploy web3 -o jsonpath="{.metadata.name}/{.metadata.deletionTimestamp}")" = web3/ &&
+	K -n argocd patch app prebad --type merge -p "{\"metadata\":{\"finalizers\":null}}" &&
+	wait_for 10 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app prebad"
+'
+
+test_expect_success 'deleted again: the leftover PreDelete Job is replaced (BeforeHookCreation), once across a controller restart' '
+	K apply -f good.yaml &&
+	wait_app good Synced Healthy &&
+	old_uid=$(K -n hk get job pre-cleanup -o jsonpath="{.metadata.uid}") &&
+	K -n argocd delete app good --wait=false &&
+	wait_for 20 grep -q "deleted hook Job/pre-cleanup" "$TRASH/ctl.log" &&
+	wait_for 20 sh -c "test \$(grep -c \"created PreDelete hook Job/pre-cleanup\" $TRASH/ctl.log) = 2" &&
+	new_uid=$(K -n hk get job pre-cleanup -o jsonpath="{.metadata.uid}") &&
+	test -n "$new_uid" && test "$new_uid" != "$old_uid" &&
+	# restart the controller while the new PreDelete Job runs
+	kill "$(cat "$TRASH/ctl.pid")" &&
+	wait_for 10 sh -c "! kill -0 $(cat "$TRASH/ctl.pid")" &&
+	(cd "$ROOT" && "$FERRY" controller --kubeconfig "$kube_KC" --data "$TRASH/ctl" \
+		>"$TRASH/ctl2.log" 2>&1 & echo $! >>"$TRASH/.pids"; echo $! >"$TRASH/ctl.pid") &&
+	wait_for 30 sh -c "! kubectl --kubeconfig $kube_KC -n argocd get app good" &&
+	! grep -q "created PreDelete hook" "$TRASH/ctl2.log" &&
+	test "$(K -n hk get job pre-cleanup -o jsonpath="{.metadata.uid}")" = "$new_uid" &&
+	! K -n hk get deploy web 2>/dev/null
 '
 
 test_done
