@@ -845,3 +845,35 @@ void test_delhooks__step_policies_and_failures(void)
 	json_decref(live);
 	json_decref(t);
 }
+
+void test_delhooks__hook_failed_policy_and_cap(void)
+{
+	json_t *t = J("[{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"annotations\":"
+		      "{\"argocd.argoproj.io/hook\":\"PostDelete\",\"argocd.argoproj.io/hook-delete-policy\":\"HookFailed\"}}}]");
+	json_t *post = fy_sync_delhooks_select(t, FY_SYNC_HOOK_POSTDELETE, "ns", NULL, 1700000000), *live = json_array();
+	json_t *big = json_array();
+	struct fy_sync_delhook_step s;
+	struct fy_err err = FY_ERR_INIT;
+	json_t *l = json_deep_copy(json_array_get(post, 0));
+
+	/* a failed Pod with HookFailed: failed, and listed for deletion (a later pass runs it again) */
+	json_object_set_new(l, "status", J("{\"phase\":\"Failed\",\"message\":\"exit 1\"}"));
+	json_array_append_new(live, l);
+	FY_ASSERT_INT(fy_sync_delhooks_step(post, FY_SYNC_HOOK_POSTDELETE, dh_get, live, NULL, 0, 0, &s, &err), 0);
+	FY_ASSERT_INT(s.state, FY_SYNC_DELHOOK_FAILED);
+	FY_ASSERT_INT(json_array_size(s.remove), 1);
+	FY_ASSERT(strstr(s.message, "PostDelete hook(s) failed: Pod/ns/p") == s.message);
+	fy_sync_delhooks_release(&s);
+
+	/* more hooks than the cap: an error, nothing created */
+	for (int i = 0; i <= FY_SYNC_DELHOOKS_MAX; i++)
+		json_array_append(big, json_array_get(post, 0));
+	FY_ASSERT_INT(fy_sync_delhooks_step(big, FY_SYNC_HOOK_POSTDELETE, dh_get, live, NULL, 0, 0, &s, &err),
+		      FY_ETOOLARGE);
+	FY_ASSERT(!s.create);
+	fy_err_clear(&err);
+	json_decref(big);
+	json_decref(live);
+	json_decref(post);
+	json_decref(t);
+}
