@@ -848,8 +848,8 @@ static int delhook_get(void *ud, const char *api_version, const char *kind, cons
  * last synced revision(s) through the reconcile's render path. NULL with
  * err set when the render failed.
  */
-static json_t *delhooks_render(struct ctrl *c, const struct fy_app *a, const json_t *obj, unsigned type,
-			       struct fy_err *err)
+static json_t *delhooks_render(struct ctrl *c, const struct fy_app *a, const json_t *obj, struct cluster *cl,
+			       unsigned type, struct fy_err *err)
 {
 	const json_t *sync = json_object_get(json_object_get(obj, "status"), "sync");
 	json_t *pinned = NULL, *targets, *revs = NULL, *hooks;
@@ -868,6 +868,17 @@ static json_t *delhooks_render(struct ctrl *c, const struct fy_app *a, const jso
 					fy_parse_rfc3339(jstr(json_object_get(obj, "metadata"), "deletionTimestamp")));
 	json_decref(targets);
 	json_decref(revs);
+	/* cluster-scoped kinds take no namespace */
+	{
+		json_t *h;
+		size_t i;
+		json_array_foreach(hooks, i, h) {
+			char *grp = fy_track_group(jstr(h, "apiVersion"));
+			if (fy_live_namespaced(cl->live, grp, jstr(h, "kind")) == 0)
+				json_object_del(json_object_get(h, "metadata"), "namespace");
+			free(grp);
+		}
+	}
 	return hooks;
 }
 
@@ -910,7 +921,7 @@ static int delhooks_pass(struct ctrl *c, const struct fy_app *a, const json_t *o
 	int done = 0;
 
 	*cleanup = NULL;
-	hooks = delhooks_render(c, a, obj, type, &err);
+	hooks = delhooks_render(c, a, obj, cl, type, &err);
 	if (!hooks) {
 		time_t since = fy_parse_rfc3339(jstr(json_object_get(obj, "metadata"), "deletionTimestamp"));
 		long grace = c->o->repo_error_grace_s < 0 ? 180 : c->o->repo_error_grace_s;

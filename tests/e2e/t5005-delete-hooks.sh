@@ -4,8 +4,11 @@
 # `ferry kube` and its simulator: the hooks are not run by syncs; on
 # deletion the PreDelete Job runs (and completes) while the Deployment is
 # still there, the Deployment goes after it, then the PostDelete Job runs
-# and the app disappears; HookSucceeded hooks are deleted. A failing
-# PostDelete Job keeps the app with a DeletionError condition.
+# and the app disappears; HookSucceeded hooks are deleted; a cluster-scoped
+# hook gets no namespace. A failing PostDelete Job keeps the app with a
+# DeletionError condition; a failing PreDelete Job blocks the deletion; a
+# leftover hook is replaced (BeforeHookCreation) and a hook is created once
+# across a controller restart.
 . "$(dirname "$0")/lib.sh"
 
 command -v git >/dev/null 2>&1 || test_skip_all "git is not installed"
@@ -73,6 +76,7 @@ test_expect_success 'a repository with a Deployment, a PreDelete and a PostDelet
 	EOF
 	job pre-cleanup PreDelete registry.example/tool:v1 "" 3s >good/pre.yaml &&
 	job post-cleanup PostDelete registry.example/tool:v1 HookSucceeded 1s >good/post.yaml &&
+	printf "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: hk-post-marker\n  annotations:\n    argocd.argoproj.io/hook: PostDelete\nrules: []\n" >good/marker.yaml &&
 	sed "s/name: web$/name: web2/; s/app: web}/app: web2}/" good/deploy.yaml >bad/deploy.yaml &&
 	job post-broken PostDelete registry.example/tool-fail:v1 >bad/post.yaml &&
 	mkdir prebad &&
@@ -168,6 +172,10 @@ test_expect_success 'HookSucceeded: the PostDelete Job is deleted; the default p
 	wait_for 20 sh -c "! kubectl --kubeconfig $kube_KC -n hk get job post-cleanup" &&
 	K -n hk get job pre-cleanup &&
 	test "$(grep -c "created PreDelete hook Job/pre-cleanup" "$TRASH/ctl.log")" = 1
+'
+
+test_expect_success 'a cluster-scoped PostDelete hook is created without a namespace' '
+	K get clusterrole hk-post-marker -o jsonpath="{.metadata.annotations}" | grep -q "ferry.dev/sync-attempt"
 '
 
 test_expect_success 'a failing PostDelete hook keeps the app with a DeletionError condition' '
