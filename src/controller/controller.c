@@ -904,6 +904,21 @@ static void delhooks_remove(struct cluster *cl, const struct fy_app *a, const js
 	}
 }
 
+/* 1 if the app's last compare rendered its source (a synced revision, no ComparisonError) */
+static int delhooks_source_rendered(const json_t *obj)
+{
+	const json_t *st = json_object_get(obj, "status"), *cond;
+	const json_t *sync = json_object_get(st, "sync");
+	size_t i;
+
+	if (!json_is_string(json_object_get(sync, "revision")) && !json_array_size(json_object_get(sync, "revisions")))
+		return 0;
+	json_array_foreach(json_object_get(st, "conditions"), i, cond)
+		if (!strcmp(jstr(cond, "type"), "ComparisonError"))
+			return 0;
+	return 1;
+}
+
 /*
  * One pass of the deletion hooks of type. Returns 1 when they are done
  * (*cleanup: the hooks to delete by policy, after the caller recorded
@@ -925,6 +940,12 @@ static int delhooks_pass(struct ctrl *c, const struct fy_app *a, const json_t *o
 	if (!hooks) {
 		time_t since = fy_parse_rfc3339(jstr(json_object_get(obj, "metadata"), "deletionTimestamp"));
 		long grace = c->o->repo_error_grace_s < 0 ? 180 : c->o->repo_error_grace_s;
+		if (!delhooks_source_rendered(obj)) {
+			/* it did not render before the deletion either: there are no hooks to wait for */
+			fy_info(SUB, "app \"%s\": no %s hooks run, the source never rendered: %s", a->name, tname,
+				err.msg);
+			return 1;
+		}
 		if (since > 0 && time(NULL) - since > grace) {
 			/* bounded: a source that no longer renders does not keep the app forever */
 			fy_warn(SUB, "app \"%s\": no %s hooks run, the source does not render: %s", a->name, tname,
