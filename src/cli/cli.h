@@ -166,5 +166,8 @@ json_t *fy_cli_mkobj(json_t *o, const char *path);
 
 /* Read a secret from the terminal without echo (NULL when stdin is not a tty). */
 char *fy_cli_prompt(const char *prompt, int echo);
+/* Ask "Are you sure you want to delete 'NAME' and all its WHAT? [y/n] ";
+ * 1 when the answer is y, Y or yes. */
+int fy_cli_confirm_delete(const char *name, const char *what);
 
 #endif

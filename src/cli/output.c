@@ -206,3 +206,14 @@ char *fy_cli_prompt(const char *prompt, int echo)
 	line[strcspn(line, "\r\n")] = 0;
 	return fy_xstrdup(line);
 }
+
+int fy_cli_confirm_delete(const char *name, const char *what)
+{
+	char *q = fy_xasprintf("Are you sure you want to delete '%s' and all its %s? [y/n] ", name, what);
+	char *a = fy_cli_prompt(q, 1);
+	int ok = a && (!strcmp(a, "y") || !strcmp(a, "Y") || !strcmp(a, "yes"));
+
+	free(q);
+	free(a);
+	return ok;
+}

@@ -803,12 +803,7 @@ static int app_delete(int argc, char **argv)
 	for (size_t i = 0; i < json_array_size(names); i++) {
 		const char *name = json_string_value(json_array_get(names, i));
 		if (!yes && isatty(STDIN_FILENO)) {
-			char *q = fy_xasprintf("Are you sure you want to delete '%s' and all its resources? [y/n] ", name);
-			char *a = fy_cli_prompt(q, 1);
-			free(q);
-			int ok = a && (!strcmp(a, "y") || !strcmp(a, "Y") || !strcmp(a, "yes"));
-			free(a);
-			if (!ok) {
+			if (!fy_cli_confirm_delete(name, "resources")) {
 				printf("The command to delete '%s' was cancelled.\n", name);
 				continue;
 			}

@@ -260,14 +260,9 @@ static int appset_delete(int argc, char **argv)
 	ret = FY_CLI_EXIT_OK;
 	for (int i = 0; i < v.npos; i++) {
 		const char *name = v.pos[i];
-		if (!yes) {
-			char line[64];
-			fprintf(stderr, "Are you sure you want to delete '%s' and all its Applications? [y/n] ", name);
-			fflush(stderr);
-			if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y')) {
-				fprintf(stderr, "The command to delete '%s' was cancelled.\n", name);
-				continue;
-			}
+		if (!yes && !fy_cli_confirm_delete(name, "Applications")) {
+			fprintf(stderr, "The command to delete '%s' was cancelled.\n", name);
+			continue;
 		}
 		char *e = fy_cli_escape(name);
 		char *path = fy_xasprintf("/api/v1/applicationsets/%s", e);

@@ -80,7 +80,6 @@ struct appstate {
 	int memo_ok;
 };
 
-
 struct lsr {
 	struct fy_git_refs refs;
 	uint64_t at_ms;

@@ -66,18 +66,22 @@ void fy_metrics_counter_add(const char *name, const char *help, const char *labe
 	pthread_mutex_unlock(&mu);
 }
 
-void fy_metrics_gauge_set(const char *name, const char *help, const char *labels, double v)
+static void gauge(const char *name, const char *help, const char *labels, double v, int add)
 {
 	pthread_mutex_lock(&mu);
-	find(name, help, GAUGE, labels)->value = v;
+	struct series *s = find(name, help, GAUGE, labels);
+	s->value = add ? s->value + v : v;
 	pthread_mutex_unlock(&mu);
+}
+
+void fy_metrics_gauge_set(const char *name, const char *help, const char *labels, double v)
+{
+	gauge(name, help, labels, v, 0);
 }
 
 void fy_metrics_gauge_add(const char *name, const char *help, const char *labels, double v)
 {
-	pthread_mutex_lock(&mu);
-	find(name, help, GAUGE, labels)->value += v;
-	pthread_mutex_unlock(&mu);
+	gauge(name, help, labels, v, 1);
 }
 
 void fy_metrics_observe(const char *name, const char *help, const char *labels, double v)
